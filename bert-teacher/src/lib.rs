@@ -1,0 +1,1 @@
+//! bert-teacher (being written).

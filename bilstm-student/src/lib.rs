@@ -1,0 +1,1 @@
+//! bilstm-student (being written).

@@ -1,0 +1,2 @@
+//! `cargo run -p reports` (being written).
+fn main() {}
