@@ -37,11 +37,18 @@ pub enum KdError {
 impl KdError {
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        KdError::Io { path: path.into(), source }
+        KdError::Io {
+            path: path.into(),
+            source,
+        }
     }
     /// A parse error at `path:line`.
     pub fn parse(path: impl Into<PathBuf>, line: usize, msg: impl Into<String>) -> Self {
-        KdError::Parse { path: path.into(), line, msg: msg.into() }
+        KdError::Parse {
+            path: path.into(),
+            line,
+            msg: msg.into(),
+        }
     }
 }
 

@@ -1,4 +1,15 @@
 //! GLUE data: the example type shared by every crate, loaders by header name, submission writers.
+//!
+//! The paper's datasets (§4.1): SST-2, QQP and MNLI in GLUE's TSV layout. [`load_split`] reads one
+//! file into [`Example`]s, [`task_files`] names a task's files, [`write_submission`] writes GLUE
+//! test-set predictions.
+
+mod glue;
+mod submission;
+pub mod tsv;
+
+pub use glue::{load_split, load_split_file, parse_label, task_files, SplitFile, TaskFiles};
+pub use submission::{read_submission, submission_name, write_submission};
 
 /// A GLUE task this project knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -1,0 +1,192 @@
+//! Transfer-set files: one TSV row per [`TransferExample`], optionally with the teacher's logits
+//! (§3.1: the student is trained on the teacher's logits over the augmented set; they are computed
+//! once and cached beside the text).
+//!
+//! Header: `orig_id aug mode label text_a text_b [logit_0 .. logit_{k-1}]` (tab-separated). An
+//! empty `label` is `None`; an empty `text_b` is `None` (so a pair's second sentence may not be
+//! empty). Logits are written with Rust's shortest round-trip formatting, so they read back bit for
+//! bit.
+
+use super::{AugMode, TransferExample};
+use crate::{KdError, Result};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+const COLUMNS: [&str; 6] = ["orig_id", "aug", "mode", "label", "text_a", "text_b"];
+
+/// Writes `examples` (and, when given, `logits`: row-major, `num_classes` per example) to `path`
+/// atomically ([`crate::io::atomic_write`]).
+///
+/// Fails, writing nothing, if a text contains a tab or line break, a pair's `text_b` is empty,
+/// or the logits are not `examples.len() x num_classes` finite numbers.
+pub fn write_transfer_set(
+    path: &Path,
+    examples: &[TransferExample],
+    logits: Option<(&[f32], usize)>,
+) -> Result<()> {
+    for ex in examples {
+        let id = |field: &str| {
+            format!(
+                "transfer example (orig_id {}, aug {}): {field}",
+                ex.orig_id, ex.aug
+            )
+        };
+        for (field, text) in [("text_a", Some(&ex.text_a)), ("text_b", ex.text_b.as_ref())] {
+            if let Some(text) = text {
+                if text.contains(['\t', '\n', '\r']) {
+                    return Err(KdError::InvalidArgument(id(&format!(
+                        "{field} contains a tab or line break: {text:?}"
+                    ))));
+                }
+            }
+        }
+        if ex.text_b.as_deref() == Some("") {
+            return Err(KdError::InvalidArgument(id(
+                "text_b is empty, which the file format reads back as a single sentence",
+            )));
+        }
+    }
+    let num_classes = match logits {
+        None => 0,
+        Some((values, num_classes)) => {
+            if num_classes == 0 || values.len() != examples.len() * num_classes {
+                return Err(KdError::Shape(format!(
+                    "transfer-set logits: expected [num_examples={}, num_classes={num_classes}] = {} values \
+                     with num_classes >= 1, got {}",
+                    examples.len(),
+                    examples.len() * num_classes,
+                    values.len()
+                )));
+            }
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(KdError::InvalidArgument(format!(
+                    "transfer-set logit [{}, {}] is {}",
+                    i / num_classes,
+                    i % num_classes,
+                    values[i]
+                )));
+            }
+            num_classes
+        }
+    };
+    crate::io::atomic_write(path, |w| {
+        w.write_all(COLUMNS.join("\t").as_bytes())?;
+        for k in 0..num_classes {
+            write!(w, "\tlogit_{k}")?;
+        }
+        w.write_all(b"\n")?;
+        for (i, ex) in examples.iter().enumerate() {
+            write!(w, "{}\t{}\t{}\t", ex.orig_id, ex.aug, ex.mode)?;
+            if let Some(label) = ex.label {
+                write!(w, "{label}")?;
+            }
+            write!(w, "\t{}\t{}", ex.text_a, ex.text_b.as_deref().unwrap_or(""))?;
+            if let Some((values, _)) = logits {
+                for v in &values[i * num_classes..(i + 1) * num_classes] {
+                    write!(w, "\t{v}")?;
+                }
+            }
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
+/// Reads a file written by [`write_transfer_set`]: the rows and, if the file has logit columns,
+/// the logits (row-major) with their class count. Errors name `file:line`.
+#[allow(clippy::type_complexity)]
+pub fn read_transfer_set(path: &Path) -> Result<(Vec<TransferExample>, Option<(Vec<f32>, usize)>)> {
+    let file = std::fs::File::open(path).map_err(|e| KdError::io(path, e))?;
+    let mut lines = BufReader::new(file).lines();
+    let header = match lines.next() {
+        Some(line) => line.map_err(|e| KdError::io(path, e))?,
+        None => {
+            return Err(KdError::parse(
+                path,
+                1,
+                "empty file: expected a header line",
+            ))
+        }
+    };
+    let columns: Vec<&str> = header.split('\t').collect();
+    if columns.len() < COLUMNS.len() || columns[..COLUMNS.len()] != COLUMNS {
+        return Err(KdError::parse(
+            path,
+            1,
+            format!(
+                "header must start with {:?}, got {header:?}",
+                COLUMNS.join("\t")
+            ),
+        ));
+    }
+    let num_classes = columns.len() - COLUMNS.len();
+    for (k, name) in columns[COLUMNS.len()..].iter().enumerate() {
+        if *name != format!("logit_{k}") {
+            return Err(KdError::parse(
+                path,
+                1,
+                format!(
+                    "column {} is {name:?}, expected \"logit_{k}\"",
+                    COLUMNS.len() + k + 1
+                ),
+            ));
+        }
+    }
+
+    let mut examples = Vec::new();
+    let mut logits = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let line_no = i + 2;
+        let line = line.map_err(|e| KdError::io(path, e))?;
+        let err = |msg: String| KdError::parse(path, line_no, msg);
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != columns.len() {
+            return Err(err(format!(
+                "expected {} tab-separated fields, got {}",
+                columns.len(),
+                fields.len()
+            )));
+        }
+        let orig_id: usize = fields[0].parse().map_err(|_| {
+            err(format!(
+                "orig_id {:?} is not a non-negative integer",
+                fields[0]
+            ))
+        })?;
+        let aug: u32 = fields[1]
+            .parse()
+            .map_err(|_| err(format!("aug {:?} is not a non-negative integer", fields[1])))?;
+        let mode: AugMode = fields[2].parse().map_err(err)?;
+        if (aug == 0) != (mode == AugMode::Original) {
+            return Err(err(format!(
+                "aug {aug} with mode {mode}: aug is 0 exactly for originals"
+            )));
+        }
+        let label = match fields[3] {
+            "" => None,
+            s => Some(
+                s.parse()
+                    .map_err(|_| err(format!("label {s:?} is not a class index")))?,
+            ),
+        };
+        for (k, s) in fields[COLUMNS.len()..].iter().enumerate() {
+            let v: f32 = s
+                .parse()
+                .map_err(|_| err(format!("logit_{k} {s:?} is not a number")))?;
+            if !v.is_finite() {
+                return Err(err(format!("logit_{k} is {v}")));
+            }
+            logits.push(v);
+        }
+        examples.push(TransferExample {
+            orig_id,
+            aug,
+            mode,
+            label,
+            text_a: fields[4].to_string(),
+            text_b: (!fields[5].is_empty()).then(|| fields[5].to_string()),
+        });
+    }
+    let logits = (num_classes > 0).then_some((logits, num_classes));
+    Ok((examples, logits))
+}

@@ -1,0 +1,343 @@
+//! `kd_core::optim::Adadelta` against `torch.optim.Adadelta`, step by step, and the LR schedule
+//! against `transformers.get_linear_schedule_with_warmup` (`fixtures/gen_fixtures.py`).
+
+use kd_core::loss::hard_ce;
+use kd_core::optim::{linear_warmup_decay, Adadelta, AdadeltaConfig};
+use serde_json::Value;
+use tch::{nn, Device, Kind, Tensor};
+
+/// |a - b| <= TOL * max(1, |b|), f64 throughout.
+const TOL: f64 = 1e-10;
+
+fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "missing fixture {}: {e}; regenerate with .venv-fixtures/bin/python kd-core/tests/fixtures/gen_fixtures.py",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("fixture is valid JSON")
+}
+
+fn flat(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(xs) => xs.iter().flat_map(flat).collect(),
+        x => vec![x.as_f64().expect("number")],
+    }
+}
+
+fn shape(v: &Value) -> Vec<i64> {
+    match v {
+        Value::Array(xs) => std::iter::once(xs.len() as i64)
+            .chain(shape(&xs[0]))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn tensor(v: &Value) -> Tensor {
+    Tensor::from_slice(&flat(v)).view(shape(v).as_slice())
+}
+
+fn to_vec(t: &Tensor) -> Vec<f64> {
+    Vec::<f64>::try_from(&t.flatten(0, -1)).unwrap()
+}
+
+fn max_dev(got: &[f64], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+        .fold(0.0, f64::max)
+}
+
+struct Problem {
+    xs: Tensor,
+    ys: Tensor,
+    names: Vec<String>,
+}
+
+impl Problem {
+    fn new(fx: &Value) -> Self {
+        let ys: Vec<i64> = fx["ys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|y| y.as_i64().unwrap())
+            .collect();
+        let names = fx["param_order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        Problem {
+            xs: tensor(&fx["xs"]),
+            ys: Tensor::from_slice(&ys),
+            names,
+        }
+    }
+
+    /// The torch script's fixed loss: cross-entropy of a linear classifier; `params[2]` is unused.
+    fn backward(&self, params: &[Tensor]) {
+        let logits = self.xs.matmul(&params[0].tr()) + &params[1];
+        hard_ce(&logits, &self.ys).unwrap().backward();
+    }
+}
+
+fn config(v: &Value) -> AdadeltaConfig {
+    AdadeltaConfig {
+        lr: v["lr"].as_f64().unwrap(),
+        rho: v["rho"].as_f64().unwrap(),
+        eps: v["eps"].as_f64().unwrap(),
+        weight_decay: v["weight_decay"].as_f64().unwrap(),
+    }
+}
+
+fn check_params(params: &[Tensor], want: &Value, names: &[String], what: &str) -> f64 {
+    let mut worst = 0.0f64;
+    for (p, name) in params.iter().zip(names) {
+        let dev = max_dev(&to_vec(p), &flat(&want[name.as_str()]));
+        assert!(dev <= TOL, "{what}, {name}: deviation {dev:e}");
+        worst = worst.max(dev);
+    }
+    worst
+}
+
+#[test]
+fn adadelta_matches_torch_step_by_step() {
+    let fx = fixture("adadelta.json");
+    let problem = Problem::new(&fx);
+    let runs = fx["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    let mut worst = 0.0f64;
+    for run in runs {
+        let cfg_json = &run["config"];
+        let name = cfg_json["name"].as_str().unwrap();
+        let params: Vec<Tensor> = problem
+            .names
+            .iter()
+            .map(|n| tensor(&fx["init"][n.as_str()]).set_requires_grad(true))
+            .collect();
+        let mut opt = Adadelta::new(
+            params.iter().map(Tensor::shallow_clone).collect(),
+            config(cfg_json),
+        );
+        let lrs = flat(&cfg_json["lrs"]);
+        let history = run["params_after_step"].as_array().unwrap();
+        assert!(history.len() >= 6);
+        for (step, want) in history.iter().enumerate() {
+            opt.set_lr(lrs[step]);
+            opt.zero_grad();
+            problem.backward(&params);
+            opt.step();
+            worst = worst.max(check_params(
+                &params,
+                want,
+                &problem.names,
+                &format!("{name} step {}", step + 1),
+            ));
+        }
+        assert_eq!(opt.steps(), history.len() as i64);
+        // The parameter without a gradient is skipped (torch keeps no state for it).
+        assert_eq!(
+            to_vec(&params[2]),
+            flat(&fx["init"]["unused"]),
+            "{name}: unused parameter moved"
+        );
+        let state = opt.state_tensors();
+        for (i, st) in run["final_state"].as_array().unwrap().iter().enumerate() {
+            for key in ["square_avg", "acc_delta"] {
+                let got = &state
+                    .iter()
+                    .find(|(k, _)| *k == format!("{key}.{i}"))
+                    .unwrap()
+                    .1;
+                if st[key].is_null() {
+                    assert!(
+                        to_vec(got).iter().all(|&x| x == 0.0),
+                        "{name}: {key}.{i} should be untouched"
+                    );
+                } else {
+                    let dev = max_dev(&to_vec(got), &flat(&st[key]));
+                    assert!(dev <= TOL, "{name}: final {key}.{i} deviation {dev:e}");
+                }
+            }
+        }
+    }
+    eprintln!("largest relative deviation from torch.optim.Adadelta: {worst:e}");
+}
+
+/// Four steps, checkpoint the state, rebuild optimiser and parameters, four more steps: the
+/// trajectory must equal the uninterrupted one.
+#[test]
+fn state_round_trip_resumes_exactly() {
+    let fx = fixture("adadelta.json");
+    let problem = Problem::new(&fx);
+    let run = &fx["runs"][1];
+    let cfg = config(&run["config"]);
+    let history = run["params_after_step"].as_array().unwrap();
+    let params: Vec<Tensor> = problem
+        .names
+        .iter()
+        .map(|n| tensor(&fx["init"][n.as_str()]).set_requires_grad(true))
+        .collect();
+    let mut opt = Adadelta::new(params.iter().map(Tensor::shallow_clone).collect(), cfg);
+    for _ in 0..4 {
+        opt.zero_grad();
+        problem.backward(&params);
+        opt.step();
+    }
+    let saved = opt.state_tensors();
+    let names: Vec<&str> = saved.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "square_avg.0",
+            "acc_delta.0",
+            "square_avg.1",
+            "acc_delta.1",
+            "square_avg.2",
+            "acc_delta.2",
+            "step"
+        ]
+    );
+    drop(opt);
+
+    let resumed: Vec<Tensor> = params
+        .iter()
+        .map(|p| p.detach().copy().set_requires_grad(true))
+        .collect();
+    let mut opt = Adadelta::new(resumed.iter().map(Tensor::shallow_clone).collect(), cfg);
+    let mut shuffled = saved;
+    shuffled.reverse();
+    opt.load_state_tensors(&shuffled).unwrap();
+    assert_eq!(opt.steps(), 4);
+    for (step, want) in history.iter().enumerate().skip(4) {
+        opt.zero_grad();
+        problem.backward(&resumed);
+        opt.step();
+        check_params(
+            &resumed,
+            want,
+            &problem.names,
+            &format!("resumed step {}", step + 1),
+        );
+    }
+
+    // A fresh optimiser that does not load the state diverges from torch: the test can fail.
+    let fresh: Vec<Tensor> = params
+        .iter()
+        .map(|p| p.detach().copy().set_requires_grad(true))
+        .collect();
+    let mut opt = Adadelta::new(fresh.iter().map(Tensor::shallow_clone).collect(), cfg);
+    opt.zero_grad();
+    problem.backward(&fresh);
+    opt.step();
+    let dev = max_dev(&to_vec(&fresh[0]), &flat(&history[4]["weight"]));
+    assert!(dev > 1e-4, "state made no difference ({dev:e})");
+}
+
+#[test]
+fn load_state_rejects_mismatches() {
+    let vars = vec![Tensor::zeros([2, 3], (Kind::Double, Device::Cpu)).set_requires_grad(true)];
+    let mut opt = Adadelta::new(vars, AdadeltaConfig::default());
+    let good = opt.state_tensors();
+    let msg = opt.load_state_tensors(&good[..2]).unwrap_err().to_string();
+    assert!(msg.contains("expected 3") && msg.contains("got 2"), "{msg}");
+    let mut bad_shape = opt.state_tensors();
+    bad_shape[0].1 = Tensor::zeros([3, 2], (Kind::Double, Device::Cpu));
+    let msg = opt.load_state_tensors(&bad_shape).unwrap_err().to_string();
+    assert!(
+        msg.contains("square_avg.0") && msg.contains("[3, 2]") && msg.contains("[2, 3]"),
+        "{msg}"
+    );
+    let mut renamed = opt.state_tensors();
+    renamed[1].0 = "acc_delta.7".to_string();
+    let msg = opt.load_state_tensors(&renamed).unwrap_err().to_string();
+    assert!(msg.contains("acc_delta.0"), "{msg}");
+    opt.load_state_tensors(&good).unwrap();
+}
+
+/// The optimiser updates a `VarStore`'s variables in place (they share storage).
+#[test]
+fn updates_var_store_in_place() {
+    tch::manual_seed(0);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let linear = nn::linear(vs.root() / "classifier", 4, 2, Default::default());
+    let before = linear.ws.detach().copy();
+    let mut opt = Adadelta::new(vs.trainable_variables(), AdadeltaConfig::default());
+    let xs = Tensor::randn([5, 4], (Kind::Float, Device::Cpu));
+    let ys = Tensor::from_slice(&[0i64, 1, 0, 1, 1]);
+    opt.zero_grad();
+    hard_ce(&xs.apply(&linear), &ys).unwrap().backward();
+    opt.step();
+    let moved = (&linear.ws - &before).abs().max().double_value(&[]);
+    assert!(moved > 1e-5, "weights did not move ({moved})");
+    // (Outside no_grad, libtorch would refuse the in-place update of a leaf that requires grad.)
+    assert!(
+        linear.ws.requires_grad(),
+        "the variable must stay trainable"
+    );
+}
+
+#[test]
+fn config_defaults_serde_and_validation() {
+    let cfg = AdadeltaConfig::default();
+    assert_eq!(
+        cfg,
+        AdadeltaConfig {
+            lr: 1.0,
+            rho: 0.95,
+            eps: 1e-6,
+            weight_decay: 0.0
+        }
+    );
+    let partial: AdadeltaConfig = serde_json::from_str(r#"{"rho":0.9}"#).unwrap();
+    assert_eq!(partial, AdadeltaConfig { rho: 0.9, ..cfg });
+    assert!(serde_json::from_str::<AdadeltaConfig>(r#"{"momentum":0.9}"#).is_err());
+    for bad in [
+        AdadeltaConfig { rho: 1.5, ..cfg },
+        AdadeltaConfig { lr: -1.0, ..cfg },
+        AdadeltaConfig { eps: -1e-6, ..cfg },
+        AdadeltaConfig {
+            weight_decay: -0.1,
+            ..cfg
+        },
+    ] {
+        let msg = Adadelta::try_new(vec![], bad).unwrap_err().to_string();
+        assert!(msg.contains("rho in [0, 1]"), "{msg}");
+    }
+}
+
+#[test]
+fn schedule_matches_transformers() {
+    let fx = fixture("schedule.json");
+    let cases = fx["cases"].as_array().unwrap();
+    assert!(cases.len() >= 6);
+    for case in cases {
+        let (warmup, total) = (
+            case["warmup"].as_u64().unwrap() as usize,
+            case["total"].as_u64().unwrap() as usize,
+        );
+        let steps = case["steps"].as_array().unwrap();
+        let want = flat(&case["multipliers"]);
+        for (step, want) in steps.iter().zip(want) {
+            let step = step.as_u64().unwrap() as usize;
+            let got = linear_warmup_decay(step, warmup, total);
+            assert!(
+                (got - want).abs() < 1e-15,
+                "warmup {warmup} total {total} step {step}: {got} vs {want}"
+            );
+        }
+    }
+    // Shape of the curve, independent of the fixture.
+    assert_eq!(linear_warmup_decay(0, 10, 100), 0.0);
+    assert_eq!(linear_warmup_decay(5, 10, 100), 0.5);
+    assert_eq!(linear_warmup_decay(10, 10, 100), 1.0);
+    assert_eq!(linear_warmup_decay(55, 10, 100), 0.5);
+    assert_eq!(linear_warmup_decay(200, 10, 100), 0.0);
+}

@@ -1,0 +1,270 @@
+//! Loading the experiments' tidy result CSVs (one row per run × metric, STYLE.md "Configuration
+//! and results"). Every file must have exactly the documented columns; a wrong column, a
+//! non-numeric value or an unknown task/model/split/metric is an error naming the file and line.
+
+use crate::error::{ReportError, Result};
+pub use crate::rows::{CsvRow, HistoryRow, LogitRow, MetricRow, SpeedRow};
+use crate::schema::Task;
+use std::path::{Path, PathBuf};
+
+/// Reads every row of `path`, checking the header and each row. Errors name `path` and the
+/// 1-based line.
+pub fn read_rows<T: CsvRow>(path: &Path) -> Result<Vec<T>> {
+    let file = std::fs::File::open(path).map_err(|e| ReportError::io(path, e))?;
+    read_rows_from(path, file)
+}
+
+/// As [`read_rows`], from any reader; `path` is used in messages only.
+pub fn read_rows_from<T: CsvRow, R: std::io::Read>(path: &Path, reader: R) -> Result<Vec<T>> {
+    Ok(read_lines_from(path, reader)?
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect())
+}
+
+/// As [`read_rows_from`], keeping each row's 1-based line for later consistency checks.
+pub fn read_lines_from<T: CsvRow, R: std::io::Read>(
+    path: &Path,
+    reader: R,
+) -> Result<Vec<(usize, T)>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
+    let headers = rdr.headers().map_err(|e| csv_error(path, &e))?.clone();
+    check_header(path, &headers, T::COLUMNS)?;
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(path, &e)),
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let row: T = record.deserialize(Some(&headers)).map_err(|e| {
+            let msg = match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => {
+                    let text = err.kind().to_string();
+                    // serde reports no field index for an unknown enum variant; the message
+                    // quotes the value, so name the column holding it.
+                    let index = err.field().map(|i| i as usize).or_else(|| {
+                        record
+                            .iter()
+                            .position(|v| !v.is_empty() && text.contains(&format!("`{v}`")))
+                    });
+                    let column = index
+                        .and_then(|i| headers.get(i))
+                        .map(|c| format!("column `{c}`: "))
+                        .unwrap_or_default();
+                    format!("{column}{text}")
+                }
+                _ => e.to_string(),
+            };
+            ReportError::parse(path, line, msg)
+        })?;
+        row.check()
+            .map_err(|msg| ReportError::parse(path, line, msg))?;
+        rows.push((line, row));
+    }
+    Ok(rows)
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> ReportError {
+    let line = e.position().map_or(1, |p| p.line() as usize);
+    let msg = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("expected {expected_len} fields, found {len}")
+        }
+        _ => e.to_string(),
+    };
+    ReportError::parse(path, line, msg)
+}
+
+fn check_header(path: &Path, headers: &csv::StringRecord, expected: &[&str]) -> Result<()> {
+    let found: Vec<&str> = headers.iter().collect();
+    let mut missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|c| !found.contains(c))
+        .collect();
+    let unexpected: Vec<&str> = found
+        .iter()
+        .copied()
+        .filter(|c| !expected.contains(c))
+        .collect();
+    let mut dup = found.clone();
+    dup.sort_unstable();
+    dup.dedup();
+    if missing.is_empty() && unexpected.is_empty() && dup.len() == found.len() {
+        return Ok(());
+    }
+    missing.dedup();
+    Err(ReportError::parse(
+        path,
+        1,
+        format!(
+            "wrong columns (missing: [{}], unexpected: [{}]); expected {}",
+            missing.join(","),
+            unexpected.join(","),
+            expected.join(",")
+        ),
+    ))
+}
+
+/// Reads `path` if it exists; `Ok(None)` when it does not (the caller reports what is missing).
+pub fn read_optional<T: CsvRow>(path: &Path) -> Result<Option<Vec<T>>> {
+    if path.is_file() {
+        read_rows(path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Reads `path` if it exists, rejecting a row whose `key` repeats an earlier row's with a
+/// different value (a seed counted twice would shrink the reported sd; a model timed twice is
+/// ambiguous). A row identical in every column to an earlier one is the same measurement written
+/// twice (a cached teacher's row appended once per student seed) and is kept once, so it does not
+/// inflate n.
+fn read_unique<T: CsvRow + PartialEq, K: PartialEq + std::fmt::Debug>(
+    path: &Path,
+    key: impl Fn(&T) -> K,
+) -> Result<Option<Vec<(usize, T)>>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(path).map_err(|e| ReportError::io(path, e))?;
+    let mut rows: Vec<(usize, T)> = Vec::new();
+    for (line, row) in read_lines_from::<T, _>(path, file)? {
+        let k = key(&row);
+        match rows.iter().find(|(_, r)| key(r) == k) {
+            Some((_, earlier)) if *earlier == row => {}
+            Some((first, _)) => {
+                return Err(ReportError::parse(
+                    path,
+                    line,
+                    format!("conflicts with line {first} (same {k:?}, different values)"),
+                ));
+            }
+            None => rows.push((line, row)),
+        }
+    }
+    Ok(Some(rows))
+}
+
+/// Reads a per-task file if it exists: rows unique by `key`, each naming the directory's task.
+fn read_task_file<T: CsvRow + PartialEq, K: PartialEq + std::fmt::Debug>(
+    path: &Path,
+    task: Task,
+    row_task: impl Fn(&T) -> Task,
+    key: impl Fn(&T) -> K,
+) -> Result<Option<Vec<T>>> {
+    let Some(rows) = read_unique(path, key)? else {
+        return Ok(None);
+    };
+    if let Some((line, row)) = rows.iter().find(|(_, r)| row_task(r) != task) {
+        return Err(ReportError::parse(
+            path,
+            *line,
+            format!("task `{}` in the {} directory", row_task(row), task.id()),
+        ));
+    }
+    Ok(Some(rows.into_iter().map(|(_, r)| r).collect()))
+}
+
+/// Reads `softmax_t.csv` if it exists, checking it holds one sentence with classes 0..C−1.
+fn read_softmax_t(path: &Path) -> Result<Option<Vec<LogitRow>>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(path).map_err(|e| ReportError::io(path, e))?;
+    let rows = read_lines_from::<LogitRow, _>(path, file)?;
+    crate::figures::softmax_t::check_logit_rows(path, &rows)?;
+    Ok(Some(rows.into_iter().map(|(_, r)| r).collect()))
+}
+
+/// All result files found under one results directory. `None` = the file is absent.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// The results directory.
+    pub dir: PathBuf,
+    /// `metrics.csv` per task, in [`Task::ALL`] order.
+    pub metrics: Vec<(Task, Option<Vec<MetricRow>>)>,
+    /// `history.csv` per task, in [`Task::ALL`] order.
+    pub history: Vec<(Task, Option<Vec<HistoryRow>>)>,
+    /// `sst2/softmax_t.csv`.
+    pub softmax_t: Option<Vec<LogitRow>>,
+    /// `table2.csv`.
+    pub table2: Option<Vec<SpeedRow>>,
+}
+
+impl Results {
+    /// Path of a task's metrics file.
+    pub fn metrics_path(dir: &Path, task: Task) -> PathBuf {
+        dir.join(task.id()).join("metrics.csv")
+    }
+    /// Path of a task's history file.
+    pub fn history_path(dir: &Path, task: Task) -> PathBuf {
+        dir.join(task.id()).join("history.csv")
+    }
+    /// Path of the softmax-T logits file.
+    pub fn softmax_t_path(dir: &Path) -> PathBuf {
+        dir.join("sst2").join("softmax_t.csv")
+    }
+    /// Path of the timing file.
+    pub fn table2_path(dir: &Path) -> PathBuf {
+        dir.join("table2.csv")
+    }
+
+    /// Loads every result file under `dir`; absent files are `None`, malformed ones are errors.
+    pub fn load(dir: &Path) -> Result<Results> {
+        if !dir.is_dir() {
+            return Err(ReportError::MissingResults(dir.to_path_buf()));
+        }
+        let mut metrics = Vec::new();
+        let mut history = Vec::new();
+        for task in Task::ALL {
+            let path = Self::metrics_path(dir, task);
+            let rows = read_task_file(
+                &path,
+                task,
+                |r: &MetricRow| r.task,
+                |r| (r.model, r.split, r.metric, r.seed, r.config.clone()),
+            )?;
+            metrics.push((task, rows));
+            let path = Self::history_path(dir, task);
+            let rows = read_task_file(
+                &path,
+                task,
+                |r: &HistoryRow| r.task,
+                |r| (r.model, r.epoch, r.seed, r.config.clone()),
+            )?;
+            history.push((task, rows));
+        }
+        Ok(Results {
+            dir: dir.to_path_buf(),
+            metrics,
+            history,
+            softmax_t: read_softmax_t(&Self::softmax_t_path(dir))?,
+            table2: read_unique(&Self::table2_path(dir), |r: &SpeedRow| r.model)?
+                .map(|rows| rows.into_iter().map(|(_, r)| r).collect()),
+        })
+    }
+
+    /// A task's metric rows, if its file exists.
+    pub fn metrics_of(&self, task: Task) -> Option<&[MetricRow]> {
+        self.metrics
+            .iter()
+            .find(|(t, _)| *t == task)
+            .and_then(|(_, r)| r.as_deref())
+    }
+
+    /// A task's history rows, if its file exists.
+    pub fn history_of(&self, task: Task) -> Option<&[HistoryRow]> {
+        self.history
+            .iter()
+            .find(|(t, _)| *t == task)
+            .and_then(|(_, r)| r.as_deref())
+    }
+}

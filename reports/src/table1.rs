@@ -1,0 +1,407 @@
+//! Table 1 of Tang et al. 2019 (Section 5.1, GLUE test results): the paper's teacher, BiLSTM and
+//! BiLSTM_SOFT beside ours, with the difference. Ours is measured on dev (GLUE test labels are
+//! held by the GLUE server; SST-2's are not public), and on test only where a result exists.
+
+use crate::load::{MetricRow, Results};
+use crate::published::{Published, PAPER_URL};
+use crate::schema::{Metric, Model, PaperModel, Split, Task};
+use crate::stats::{format_diff, Summary};
+use std::collections::BTreeSet;
+
+/// The text of a cell for a task with no `metrics.csv`.
+pub const NOT_RUN_NO_DATA: &str = "not run: data not available here";
+/// The text of a cell whose task ran but did not report this model/split/metric.
+pub const NOT_RUN: &str = "not run";
+
+/// One column of the paper's Table 1 and the splits of ours compared with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// The task.
+    pub task: Task,
+    /// The metric.
+    pub metric: Metric,
+    /// The paper's split (GLUE test).
+    pub paper_split: Split,
+    /// Our dev split compared with it.
+    pub dev_split: Split,
+    /// Our test split, where we have labels.
+    pub test_split: Split,
+    /// Display label (`MNLI-m acc`).
+    pub label: &'static str,
+}
+
+/// The columns of Table 1, in the paper's order.
+pub const COLUMNS: [Column; 5] = [
+    Column {
+        task: Task::Sst2,
+        metric: Metric::Accuracy,
+        paper_split: Split::Test,
+        dev_split: Split::Dev,
+        test_split: Split::Test,
+        label: "SST-2 acc",
+    },
+    Column {
+        task: Task::Qqp,
+        metric: Metric::F1,
+        paper_split: Split::Test,
+        dev_split: Split::Dev,
+        test_split: Split::Test,
+        label: "QQP F1",
+    },
+    Column {
+        task: Task::Qqp,
+        metric: Metric::Accuracy,
+        paper_split: Split::Test,
+        dev_split: Split::Dev,
+        test_split: Split::Test,
+        label: "QQP acc",
+    },
+    Column {
+        task: Task::Mnli,
+        metric: Metric::Accuracy,
+        paper_split: Split::TestMatched,
+        dev_split: Split::DevMatched,
+        test_split: Split::TestMatched,
+        label: "MNLI-m acc",
+    },
+    Column {
+        task: Task::Mnli,
+        metric: Metric::Accuracy,
+        paper_split: Split::TestMismatched,
+        dev_split: Split::DevMismatched,
+        test_split: Split::TestMismatched,
+        label: "MNLI-mm acc",
+    },
+];
+
+/// Our result for one cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ours {
+    /// Summary over seeds.
+    Ran(Summary),
+    /// Why there is no number (`not run: data not available here`, `not run`).
+    NotRun(&'static str),
+}
+
+impl Ours {
+    /// The number, if any.
+    pub fn summary(&self) -> Option<Summary> {
+        match self {
+            Ours::Ran(s) => Some(*s),
+            Ours::NotRun(_) => None,
+        }
+    }
+    /// The cell text.
+    pub fn format(&self) -> String {
+        match self {
+            Ours::Ran(s) => s.format(),
+            Ours::NotRun(why) => (*why).to_string(),
+        }
+    }
+}
+
+/// One row of Table 1: a column × model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table1Row {
+    /// Which column of the paper's table.
+    pub column: Column,
+    /// Our model.
+    pub model: Model,
+    /// The paper's value and its source.
+    pub paper: Option<(f64, String)>,
+    /// Ours on dev.
+    pub dev: Ours,
+    /// Ours on test.
+    pub test: Ours,
+    /// The commands (with config and git revision) that produced ours.
+    pub commands: Vec<String>,
+}
+
+impl Table1Row {
+    /// Ours on dev minus the paper's.
+    pub fn dev_diff(&self) -> Option<f64> {
+        Some(self.dev.summary()?.mean - self.paper.as_ref()?.0)
+    }
+    /// Ours on test minus the paper's.
+    pub fn test_diff(&self) -> Option<f64> {
+        Some(self.test.summary()?.mean - self.paper.as_ref()?.0)
+    }
+}
+
+/// A result of ours that no column of the paper's table covers (e.g. SST-2 F1), listed so that
+/// nothing in the inputs is silently dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraRow {
+    /// Task.
+    pub task: Task,
+    /// Model.
+    pub model: Model,
+    /// Split.
+    pub split: Split,
+    /// Metric.
+    pub metric: Metric,
+    /// Summary over seeds.
+    pub ours: Summary,
+}
+
+/// Table 1, built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table1 {
+    /// Rows in the paper's order (model-major).
+    pub rows: Vec<Table1Row>,
+    /// Our results outside the paper's columns.
+    pub extras: Vec<ExtraRow>,
+}
+
+/// The command that produced a task's results, from the config and git_rev columns, as one
+/// shell line: `cargo run --release -p experiments --bin sst2  # config …, git …`.
+pub fn command_for(task: Task, config: &str, git_rev: &str) -> String {
+    format!(
+        "cargo run --release -p experiments --bin {}  # config {config}, git {git_rev}",
+        task.id()
+    )
+}
+
+fn select(rows: &[MetricRow], model: Model, split: Split, metric: Metric) -> Vec<&MetricRow> {
+    rows.iter()
+        .filter(|r| r.model == model && r.split == split && r.metric == metric)
+        .collect()
+}
+
+fn ours_of(rows: Option<&[MetricRow]>, model: Model, split: Split, metric: Metric) -> Ours {
+    let Some(rows) = rows else {
+        return Ours::NotRun(NOT_RUN_NO_DATA);
+    };
+    let values: Vec<f64> = select(rows, model, split, metric)
+        .iter()
+        .map(|r| r.value)
+        .collect();
+    Summary::of(&values).map_or(Ours::NotRun(NOT_RUN), Ours::Ran)
+}
+
+/// Builds Table 1 from our results and the paper's numbers.
+pub fn build(results: &Results, published: &Published) -> Table1 {
+    let mut rows = Vec::new();
+    for model in Model::ALL {
+        for column in COLUMNS {
+            let task_rows = results.metrics_of(column.task);
+            let paper = published
+                .table1(
+                    column.task,
+                    PaperModel::of(model),
+                    column.paper_split,
+                    column.metric,
+                )
+                .map(|r| (r.value, r.source.clone()));
+            let mut commands = BTreeSet::new();
+            for split in [column.dev_split, column.test_split] {
+                for r in select(task_rows.unwrap_or(&[]), model, split, column.metric) {
+                    commands.insert(command_for(r.task, &r.config, &r.git_rev));
+                }
+            }
+            rows.push(Table1Row {
+                column,
+                model,
+                paper,
+                dev: ours_of(task_rows, model, column.dev_split, column.metric),
+                test: ours_of(task_rows, model, column.test_split, column.metric),
+                commands: commands.into_iter().collect(),
+            });
+        }
+    }
+    let mut extras = Vec::new();
+    for task in Task::ALL {
+        let Some(task_rows) = results.metrics_of(task) else {
+            continue;
+        };
+        let keys: BTreeSet<(Model, Split, Metric)> = task_rows
+            .iter()
+            .map(|r| (r.model, r.split, r.metric))
+            .collect();
+        for (model, split, metric) in keys {
+            let covered = COLUMNS.iter().any(|c| {
+                c.task == task
+                    && c.metric == metric
+                    && (c.dev_split == split || c.test_split == split)
+            });
+            if covered {
+                continue;
+            }
+            let values: Vec<f64> = select(task_rows, model, split, metric)
+                .iter()
+                .map(|r| r.value)
+                .collect();
+            if let Some(ours) = Summary::of(&values) {
+                extras.push(ExtraRow {
+                    task,
+                    model,
+                    split,
+                    metric,
+                    ours,
+                });
+            }
+        }
+    }
+    Table1 { rows, extras }
+}
+
+fn model_cell(model: Model) -> &'static str {
+    match model {
+        Model::Teacher => "Teacher (paper: BERT-large; ours: MiniLM-L6)",
+        Model::Bilstm => "BiLSTM (hard labels)",
+        Model::BilstmSoft => "BiLSTM_SOFT (distilled)",
+    }
+}
+
+fn opt(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "—".into())
+}
+
+impl Table1 {
+    /// The markdown table with its notes.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::from("# Table 1: paper (GLUE test) vs ours\n\n");
+        s.push_str(
+            "| Model | Task / metric | Paper (test) | Ours (dev) | Δ dev − paper | Ours (test) | Δ test − paper |\n",
+        );
+        s.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        for r in &self.rows {
+            let test = match &r.test {
+                Ours::Ran(sm) => sm.format(),
+                // Test labels are not public: no test result is the normal case, not news.
+                Ours::NotRun(_) => "—".into(),
+            };
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                model_cell(r.model),
+                r.column.label,
+                opt(r.paper.as_ref().map(|(v, _)| format!("{v:.1}"))),
+                r.dev.format(),
+                opt(r.dev_diff().map(format_diff)),
+                test,
+                opt(r.test_diff().map(format_diff)),
+            ));
+        }
+        s.push_str(
+            "\nNotes:\n\n\
+             - Values are percent. Ours: mean ± sample sd over seeds (n runs); Δ = our mean − paper.\n\
+             - The paper reports GLUE **test** scores; ours are on **dev** (SST-2 and QQP dev, MNLI \
+             dev-matched/mismatched). SST-2 test labels are not public, so an SST-2 comparison is \
+             our dev against their test. A test column is filled only where we have test labels.\n\
+             - Teacher: the paper's is BERT-large (335M parameters); ours is all-MiniLM-L6-v2 \
+             (22.7M) fine-tuned on the task.\n",
+        );
+        s.push_str(&format!(
+            "- Table 1's other rows (BERT-base, OpenAI GPT, the ELMo baselines, GLUE's BiLSTM) \
+             are not transcribed here; see Tang et al. 2019, Table 1: {PAPER_URL}.\n"
+        ));
+        let mut commands: BTreeSet<&str> = BTreeSet::new();
+        for r in &self.rows {
+            commands.extend(r.commands.iter().map(String::as_str));
+        }
+        if !commands.is_empty() {
+            s.push_str("\nProduced by:\n\n");
+            for c in commands {
+                s.push_str(&format!("- `{c}`\n"));
+            }
+        }
+        if !self.extras.is_empty() {
+            s.push_str("\n## Our other results (no paper number)\n\n");
+            s.push_str("| Task | Model | Split | Metric | Ours |\n|---|---|---|---|---:|\n");
+            for e in &self.extras {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {} |\n",
+                    e.task.display(),
+                    e.model.display(),
+                    e.split.id(),
+                    e.metric.display(),
+                    e.ours.format()
+                ));
+            }
+        }
+        s
+    }
+
+    /// The tidy CSV: one row per table row plus the extras.
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header = [
+            "task",
+            "metric",
+            "model",
+            "paper_model",
+            "paper_split",
+            "paper_value",
+            "dev_split",
+            "dev_mean",
+            "dev_sd",
+            "dev_n",
+            "dev_diff",
+            "test_split",
+            "test_mean",
+            "test_sd",
+            "test_n",
+            "test_diff",
+            "status",
+            "command",
+            "source",
+        ];
+        // Writing to a Vec cannot fail; the expect documents that rather than hiding an error.
+        w.write_record(header).expect("write to Vec");
+        let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+        for r in &self.rows {
+            let (dev, test) = (r.dev.summary(), r.test.summary());
+            let status = match (&r.dev, &r.test) {
+                (Ours::NotRun(why), Ours::NotRun(_)) => (*why).to_string(),
+                _ => "ran".into(),
+            };
+            let record = [
+                r.column.task.id().to_string(),
+                r.column.metric.id().to_string(),
+                r.model.id().to_string(),
+                PaperModel::of(r.model).display().to_string(),
+                r.column.paper_split.id().to_string(),
+                num(r.paper.as_ref().map(|p| p.0)),
+                r.column.dev_split.id().to_string(),
+                num(dev.map(|s| s.mean)),
+                num(dev.and_then(|s| s.sd)),
+                dev.map(|s| s.n.to_string()).unwrap_or_default(),
+                num(r.dev_diff()),
+                r.column.test_split.id().to_string(),
+                num(test.map(|s| s.mean)),
+                num(test.and_then(|s| s.sd)),
+                test.map(|s| s.n.to_string()).unwrap_or_default(),
+                num(r.test_diff()),
+                status,
+                r.commands.join("; "),
+                r.paper.as_ref().map(|p| p.1.clone()).unwrap_or_default(),
+            ];
+            w.write_record(&record).expect("write to Vec");
+        }
+        for e in &self.extras {
+            let record = [
+                e.task.id().to_string(),
+                e.metric.id().to_string(),
+                e.model.id().to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                e.split.id().to_string(),
+                num(Some(e.ours.mean)),
+                num(e.ours.sd),
+                e.ours.n.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "extra: no paper number".into(),
+                String::new(),
+                String::new(),
+            ];
+            w.write_record(&record).expect("write to Vec");
+        }
+        String::from_utf8(w.into_inner().expect("flush to Vec")).expect("csv writes UTF-8")
+    }
+}

@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests: a copy of the committed test results in a temp dir,
+//! so a test can overwrite one file with a malformed variant.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The committed small results set.
+pub fn full_results() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/full")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A temp dir holding `results/` (a copy of the committed set) and room for `out/`.
+pub fn copied_results() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    copy_dir(&full_results(), &results);
+    (dir, results)
+}
+
+/// Writes `text` to `dir/rel`, creating parents.
+pub fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
