@@ -1,0 +1,168 @@
+//! A small reader for NumPy `.npy` files holding a 2-D `float32` matrix (the GloVe 6B 50-d table
+//! ships as `glove_6B_50d_emb.npy`, 400000×50, stored in Fortran order). Format: magic
+//! `\x93NUMPY`, version, header length, a Python-dict header with `descr`, `fortran_order` and
+//! `shape`, then the raw data.
+
+use kd_core::{KdError, Result};
+use std::path::Path;
+
+/// A row-major (C-order) `f32` matrix read from a `.npy` file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyMatrix {
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// `rows * cols` values, row-major whatever the file's order was.
+    pub data: Vec<f32>,
+}
+
+impl NpyMatrix {
+    /// Row `i` as a slice.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+}
+
+/// Reads a 2-D little-endian `f32` (`<f4`) `.npy` file, C or Fortran order.
+pub fn read_npy_f32(path: &Path) -> Result<NpyMatrix> {
+    let bytes = std::fs::read(path).map_err(|e| KdError::io(path, e))?;
+    parse_npy_f32(&bytes).map_err(|msg| KdError::parse(path, 0, msg))
+}
+
+/// Parses the bytes of a `.npy` file; the error says what was wrong.
+pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not a .npy file (missing \\x93NUMPY magic)".into());
+    }
+    let major = bytes[6];
+    let (header_len, header_start) = match major {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 => {
+            if bytes.len() < 12 {
+                return Err("truncated .npy header".into());
+            }
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
+        }
+        v => return Err(format!("unsupported .npy version {v}")),
+    };
+    let data_start = header_start + header_len;
+    let header = bytes
+        .get(header_start..data_start)
+        .ok_or("truncated .npy header")
+        .and_then(|h| std::str::from_utf8(h).map_err(|_| "header is not UTF-8"))?;
+    let descr = dict_value(header, "descr").ok_or("header has no 'descr'")?;
+    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    if descr != "<f4" && descr != "=f4" && descr != "|f4" {
+        return Err(format!("dtype {descr} is not little-endian float32 (<f4)"));
+    }
+    let fortran =
+        match dict_value(header, "fortran_order").ok_or("header has no 'fortran_order'")? {
+            "True" => true,
+            "False" => false,
+            other => return Err(format!("bad fortran_order {other}")),
+        };
+    let shape = dict_value(header, "shape").ok_or("header has no 'shape'")?;
+    let dims: Vec<usize> = shape
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape {shape}")))
+        .collect::<std::result::Result<_, _>>()?;
+    let [rows, cols] = dims[..] else {
+        return Err(format!("expected a 2-D matrix, got shape {shape}"));
+    };
+    let n = rows * cols;
+    let raw = &bytes[data_start..];
+    if raw.len() != n * 4 {
+        return Err(format!(
+            "shape ({rows}, {cols}) needs {} data bytes, file has {}",
+            n * 4,
+            raw.len()
+        ));
+    }
+    let values: Vec<f32> = raw
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let data = if fortran {
+        // Column-major on disk: element (i, j) sits at j * rows + i.
+        let mut data = vec![0f32; n];
+        for j in 0..cols {
+            let col = &values[j * rows..(j + 1) * rows];
+            for (i, v) in col.iter().enumerate() {
+                data[i * cols + j] = *v;
+            }
+        }
+        data
+    } else {
+        values
+    };
+    Ok(NpyMatrix { rows, cols, data })
+}
+
+/// The raw text of `key`'s value in the header dict (`'key': value,`); tuples are kept whole.
+fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let start = header.find(&format!("'{key}'"))? + key.len() + 2;
+    let rest = header[start..].trim_start().strip_prefix(':')?.trim_start();
+    let end = if rest.starts_with('(') {
+        rest.find(')')? + 1
+    } else {
+        rest.find([',', '}']).unwrap_or(rest.len())
+    };
+    Some(rest[..end].trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn npy(header: &str, values: &[f32]) -> Vec<u8> {
+        let mut h = header.to_string();
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        out.extend_from_slice(h.as_bytes());
+        for v in values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn c_and_fortran_order_give_the_same_rows() {
+        let c = npy(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+            &[1., 2., 3., 4., 5., 6.],
+        );
+        let f = npy(
+            "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
+            &[1., 4., 2., 5., 3., 6.],
+        );
+        let (c, f) = (parse_npy_f32(&c).unwrap(), parse_npy_f32(&f).unwrap());
+        assert_eq!(c, f);
+        assert_eq!(c.row(1), &[4., 5., 6.]);
+    }
+
+    #[test]
+    fn wrong_dtype_and_truncation_are_errors() {
+        let d = npy(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }",
+            &[1., 2.],
+        );
+        assert!(parse_npy_f32(&d).unwrap_err().contains("<f8"));
+        let t = npy(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }",
+            &[1., 2.],
+        );
+        assert!(parse_npy_f32(&t).unwrap_err().contains("needs 16"));
+        assert!(parse_npy_f32(b"hello world").is_err());
+    }
+}
