@@ -1,0 +1,30 @@
+# The two commands of the README:
+#   make sst2   set up (first time only) and run the default SST-2 experiment
+#   make test   set up (first time only) and run the checks and the test suite
+# Anything after ARGS= is passed to the binary, e.g. `make sst2 ARGS="--smoke"`.
+
+CARGO ?= cargo
+ARGS ?=
+
+.PHONY: setup sst2 qqp mnli test lint fmt report fixtures
+
+setup:
+	@bash scripts/setup.sh
+
+sst2 qqp mnli: setup
+	$(CARGO) run --release -p experiments --bin $@ -- $(ARGS)
+
+report:
+	$(CARGO) run --release -p reports
+
+lint: setup
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: lint
+	$(CARGO) test --workspace
+
+# Regenerates the PyTorch fixtures (needs the full torch: scripts/setup.sh --full). CI never runs this.
+fixtures:
+	@bash scripts/setup.sh --full
+	@bash scripts/gen_fixtures.sh

@@ -1,0 +1,238 @@
+//! Loading Hugging Face safetensors checkpoints into a `VarStore`, and saving one back in HF's
+//! layout.
+//!
+//! Names are matched the way transformers' `from_pretrained` does for BERT: a checkpoint of a
+//! bare `BertModel` (`embeddings.*`, as all-MiniLM-L6-v2) and one of a task model (`bert.*`, as
+//! bert-base-uncased) both fit a model built under either prefix, and the legacy LayerNorm names
+//! `gamma` / `beta` (old TF-converted checkpoints) are read as `weight` / `bias`. A tensor the
+//! model needs that the checkpoint lacks is an error unless the caller allows it (a fresh pooler
+//! or classifier); a shape mismatch is always an error naming the tensor and both shapes.
+
+use crate::error::{Result, TeacherError};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView, View};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use tch::{nn::VarStore, Device, Kind, Tensor};
+
+/// What [`load_safetensors`] did besides copying tensors.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Model tensors absent from the checkpoint that kept their fresh initialisation.
+    pub initialised: Vec<String>,
+    /// Checkpoint tensors the model has no place for (e.g. `cls.predictions.*`).
+    pub unused: Vec<String>,
+}
+
+/// The checkpoint key a model variable may be stored under, in order of preference.
+fn candidate_keys(var_name: &str) -> Vec<String> {
+    let mut names = vec![var_name.to_string()];
+    match var_name.strip_prefix("bert.") {
+        Some(bare) => names.push(bare.to_string()),
+        None => names.push(format!("bert.{var_name}")),
+    }
+    let legacy: Vec<String> = names
+        .iter()
+        .filter(|n| n.contains("LayerNorm."))
+        .filter_map(|n| {
+            n.strip_suffix(".weight")
+                .map(|s| format!("{s}.gamma"))
+                .or_else(|| n.strip_suffix(".bias").map(|s| format!("{s}.beta")))
+        })
+        .collect();
+    names.extend(legacy);
+    names
+}
+
+fn dtype_kind(dtype: Dtype) -> Option<Kind> {
+    match dtype {
+        Dtype::F32 => Some(Kind::Float),
+        Dtype::F16 => Some(Kind::Half),
+        Dtype::BF16 => Some(Kind::BFloat16),
+        Dtype::F64 => Some(Kind::Double),
+        _ => None,
+    }
+}
+
+fn view_to_tensor(path: &Path, name: &str, view: &TensorView<'_>) -> Result<Tensor> {
+    let kind = dtype_kind(view.dtype()).ok_or_else(|| {
+        TeacherError::checkpoint(
+            path,
+            format!(
+                "tensor {name} has dtype {:?}; only float tensors are supported",
+                view.dtype()
+            ),
+        )
+    })?;
+    let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+    Ok(Tensor::f_from_data_size(view.data(), &shape, kind)?)
+}
+
+/// Copies the tensors of the safetensors file `path` into every variable of `vs`.
+///
+/// `may_be_missing(var_name)` says which variables may keep their initialisation when the
+/// checkpoint lacks them. Errors (never panics) on an unreadable file, a missing tensor or a
+/// shape mismatch, naming the tensor.
+pub fn load_safetensors(
+    vs: &mut VarStore,
+    path: &Path,
+    may_be_missing: impl Fn(&str) -> bool,
+) -> Result<LoadReport> {
+    let bytes = std::fs::read(path).map_err(|e| TeacherError::io(path, e))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| TeacherError::checkpoint(path, format!("not a safetensors file: {e}")))?;
+    let available: HashMap<String, TensorView<'_>> = st.tensors().into_iter().collect();
+    let mut used: HashSet<String> = HashSet::new();
+    let mut report = LoadReport::default();
+    let mut variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, mut var) in variables {
+        let found = candidate_keys(&name)
+            .into_iter()
+            .find(|k| available.contains_key(k));
+        let Some(key) = found else {
+            if may_be_missing(&name) {
+                report.initialised.push(name);
+                continue;
+            }
+            return Err(TeacherError::checkpoint(
+                path,
+                format!("tensor {name} (shape {:?}) is missing", var.size()),
+            ));
+        };
+        let view = &available[&key];
+        let want = var.size();
+        let got: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        if want != got {
+            return Err(TeacherError::checkpoint(
+                path,
+                format!(
+                    "tensor {key} has shape {got:?}, the model expects {want:?}{}",
+                    if key == name {
+                        String::new()
+                    } else {
+                        format!(" (model tensor {name})")
+                    }
+                ),
+            ));
+        }
+        let src = view_to_tensor(path, &key, view)?;
+        tch::no_grad(|| var.f_copy_(&src))?;
+        used.insert(key);
+    }
+    report.unused = available
+        .keys()
+        .filter(|k| !used.contains(*k))
+        .cloned()
+        .collect();
+    report.unused.sort();
+    Ok(report)
+}
+
+/// A float32 tensor copied to host memory, ready for safetensors serialisation.
+struct HostTensor {
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for &HostTensor {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+fn to_host(t: &Tensor) -> Result<HostTensor> {
+    let t = t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
+    let shape = t.size().iter().map(|&d| d as usize).collect();
+    let values = Vec::<f32>::try_from(t.flatten(0, -1))?;
+    let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    Ok(HostTensor { shape, data })
+}
+
+/// Writes every variable of `vs` (float32, sorted names, `{"format": "pt"}` metadata as
+/// transformers expects) to `path` atomically.
+pub fn save_safetensors(vs: &VarStore, path: &Path) -> Result<()> {
+    let mut host: BTreeMap<String, HostTensor> = BTreeMap::new();
+    for (name, t) in vs.variables() {
+        host.insert(name, to_host(&t)?);
+    }
+    let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
+    let bytes =
+        safetensors::tensor::serialize(host.iter().map(|(k, v)| (k.as_str(), v)), &metadata)
+            .map_err(|e| TeacherError::checkpoint(path, format!("serialising: {e}")))?;
+    kd_core::io::atomic_write_bytes(path, &bytes)?;
+    Ok(())
+}
+
+/// Writes one float32 tensor `name` of `shape` (row-major `values`) as a safetensors file,
+/// atomically.
+pub fn write_f32(path: &Path, name: &str, shape: &[usize], values: &[f32]) -> Result<()> {
+    if shape.iter().product::<usize>() != values.len() {
+        return Err(TeacherError::InvalidArgument(format!(
+            "{name}: shape {shape:?} does not hold {} values",
+            values.len()
+        )));
+    }
+    let host = HostTensor {
+        shape: shape.to_vec(),
+        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    };
+    let bytes = safetensors::tensor::serialize([(name, &host)], &None)
+        .map_err(|e| TeacherError::checkpoint(path, format!("serialising: {e}")))?;
+    kd_core::io::atomic_write_bytes(path, &bytes)?;
+    Ok(())
+}
+
+/// Reads the float32 tensor `name` from a safetensors file: `(shape, row-major values)`.
+pub fn read_f32(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+    let bytes = std::fs::read(path).map_err(|e| TeacherError::io(path, e))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| TeacherError::checkpoint(path, format!("not a safetensors file: {e}")))?;
+    let view = st
+        .tensor(name)
+        .map_err(|e| TeacherError::checkpoint(path, format!("tensor {name}: {e}")))?;
+    if view.dtype() != Dtype::F32 {
+        return Err(TeacherError::checkpoint(
+            path,
+            format!("tensor {name} has dtype {:?}, expected F32", view.dtype()),
+        ));
+    }
+    let values = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Ok((view.shape().to_vec(), values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_keys_cover_prefix_and_legacy_names() {
+        let keys = candidate_keys("bert.embeddings.LayerNorm.weight");
+        assert_eq!(
+            keys,
+            [
+                "bert.embeddings.LayerNorm.weight",
+                "embeddings.LayerNorm.weight",
+                "bert.embeddings.LayerNorm.gamma",
+                "embeddings.LayerNorm.gamma"
+            ]
+        );
+        assert_eq!(
+            candidate_keys("classifier.bias"),
+            ["classifier.bias", "bert.classifier.bias"]
+        );
+    }
+}

@@ -1,0 +1,377 @@
+//! Fine-tuning the teacher (Tang et al. 2019 §4.2: BERT fine-tuned on each task before it labels
+//! the transfer set): AdamW with weight decay on weights only (not biases / LayerNorm), linear
+//! warm-up then decay, gradient-norm clipping at 1 (HF Trainer's defaults), length-bucketed
+//! batches, dev accuracy after every epoch, and the best epoch kept in `out_dir` as a teacher
+//! directory ([`crate::Teacher::load`] reads it).
+//!
+//! Resume is epoch-level: after each epoch the weights go to `out_dir/resume/epoch-N.safetensors`
+//! and then `out_dir/resume/state.json` records the epoch, so a killed run restarts from the last
+//! finished epoch with the same batch order, dropout seeds and LR schedule. libtorch's AdamW
+//! moments cannot be read out through tch, so they restart from zero at a resumed epoch (the one
+//! difference from an uninterrupted run; late in the decay the LR is small and the effect minor).
+
+use crate::batching::training_batches;
+use crate::bert::NO_DECAY_GROUP;
+use crate::checkpoint::{load_safetensors, save_safetensors};
+use crate::error::{Result, TeacherError};
+use crate::fingerprint::examples_fingerprint;
+use crate::progress::example_bar;
+use crate::teacher::Teacher;
+use crate::tokenize::{collate, Encoded};
+use kd_core::data::Example;
+use kd_core::optim::linear_warmup_decay;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+use tch::nn::OptimizerConfig;
+use tch::{nn, Device, Tensor};
+
+/// Gradient-norm clipping threshold (HF Trainer's `max_grad_norm` default).
+pub const MAX_GRAD_NORM: f64 = 1.0;
+
+/// Fine-tuning hyper-parameters. Defaults are the usual BERT recipe for GLUE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FineTuneConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Training batch size.
+    pub batch_size: usize,
+    /// Peak learning rate (reached at the end of warm-up).
+    pub lr: f64,
+    /// Fraction of all steps spent warming up linearly from 0.
+    pub warmup_ratio: f64,
+    /// AdamW decoupled weight decay on weight matrices and embeddings.
+    pub weight_decay: f64,
+    /// Truncation length in tokens, special tokens included.
+    pub max_len: usize,
+    /// Batch size of dev evaluation.
+    pub eval_batch_size: usize,
+    /// Seeds the fresh pooler / classifier, dropout and batch order.
+    pub seed: u64,
+    /// Train on the first N examples only (smoke runs).
+    pub max_train_examples: Option<usize>,
+}
+
+impl Default for FineTuneConfig {
+    fn default() -> Self {
+        FineTuneConfig {
+            epochs: 3,
+            batch_size: 32,
+            lr: 2e-5,
+            warmup_ratio: 0.1,
+            weight_decay: 0.01,
+            max_len: 128,
+            eval_batch_size: 128,
+            seed: 0,
+            max_train_examples: None,
+        }
+    }
+}
+
+impl FineTuneConfig {
+    /// Checks ranges; the message names the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(TeacherError::InvalidArgument(msg));
+        if self.epochs == 0 || self.batch_size == 0 || self.eval_batch_size == 0 {
+            return bad("epochs, batch_size and eval_batch_size must be >= 1".into());
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad(format!("lr must be positive, got {}", self.lr));
+        }
+        if !(0.0..=1.0).contains(&self.warmup_ratio) {
+            return bad(format!(
+                "warmup_ratio must lie in [0, 1], got {}",
+                self.warmup_ratio
+            ));
+        }
+        if self.weight_decay.is_nan() || self.weight_decay < 0.0 {
+            return bad(format!(
+                "weight_decay must be >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        if self.max_train_examples == Some(0) {
+            return bad("max_train_examples must be >= 1 when set".into());
+        }
+        Ok(())
+    }
+}
+
+/// One finished epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training cross-entropy over the epoch's examples.
+    pub train_loss: f64,
+    /// Dev accuracy after the epoch.
+    pub dev_accuracy: f64,
+    /// Wall-clock seconds of the epoch (training and dev evaluation).
+    pub seconds: f64,
+    /// Training throughput (training examples / training seconds, evaluation excluded).
+    pub examples_per_sec: f64,
+}
+
+/// What [`fine_tune`] returns (also written to `out_dir/fine_tune.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FineTuneOutput {
+    /// 1-based epoch whose weights are in `out_dir`.
+    pub best_epoch: usize,
+    /// Its dev accuracy.
+    pub best_dev_accuracy: f64,
+    /// Every finished epoch, including those of earlier (killed) runs.
+    pub history: Vec<EpochRecord>,
+}
+
+/// `out_dir/resume/state.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResumeState {
+    config: FineTuneConfig,
+    num_labels: usize,
+    train_fingerprint: String,
+    dev_fingerprint: String,
+    completed_epochs: usize,
+    weights_file: String,
+    output: FineTuneOutput,
+}
+
+fn gold_labels(examples: &[Example], num_labels: usize, split: &str) -> Result<Vec<i64>> {
+    examples
+        .iter()
+        .enumerate()
+        .map(|(i, ex)| match ex.label {
+            Some(l) if l < num_labels => Ok(l as i64),
+            Some(l) => Err(TeacherError::InvalidArgument(format!(
+                "{split} example {i}: label {l} out of range for num_labels {num_labels}"
+            ))),
+            None => Err(TeacherError::InvalidArgument(format!(
+                "{split} example {i} has no label"
+            ))),
+        })
+        .collect()
+}
+
+fn accuracy(logits: &[f32], gold: &[i64], num_labels: usize) -> f64 {
+    let preds =
+        kd_core::metrics::argmax_rows(&Tensor::from_slice(logits).view([-1, num_labels as i64]));
+    let gold: Vec<usize> = gold.iter().map(|&g| g as usize).collect();
+    kd_core::metrics::accuracy(&preds, &gold)
+}
+
+fn read_state(path: &Path) -> Result<Option<ResumeState>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| TeacherError::io(path, e))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| TeacherError::WorkDir {
+            path: path.to_path_buf(),
+            msg: format!("unreadable resume state: {e}"),
+        })
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| {
+        TeacherError::InvalidArgument(format!("serialising {}: {e}", path.display()))
+    })?;
+    kd_core::io::atomic_write_bytes(path, &bytes)?;
+    Ok(())
+}
+
+/// Fine-tunes the pre-trained BERT in `init_dir` on `train` as a `num_labels`-way classifier,
+/// evaluating on `dev` after each epoch; the best epoch's teacher is written to `out_dir`. A
+/// run killed part-way resumes from its last finished epoch when called again with the same
+/// arguments (different config or data is an error, never a silent restart).
+///
+/// Reproducible for a given `cfg.seed` on one device, provided nothing else in the process draws
+/// from libtorch's global RNG meanwhile (building another model does).
+pub fn fine_tune(
+    init_dir: &Path,
+    train: &[Example],
+    dev: &[Example],
+    num_labels: usize,
+    cfg: &FineTuneConfig,
+    out_dir: &Path,
+) -> Result<FineTuneOutput> {
+    fine_tune_epochs(init_dir, train, dev, num_labels, cfg, out_dir, usize::MAX)
+}
+
+/// [`fine_tune`] that stops after at most `max_new_epochs` epochs in this call, leaving
+/// `out_dir` exactly as a run killed at that point would (the next call resumes). Splits a long
+/// fine-tune over several sessions, and lets tests exercise resume. `fine_tune.json` is written
+/// only once every epoch is done.
+pub fn fine_tune_epochs(
+    init_dir: &Path,
+    train: &[Example],
+    dev: &[Example],
+    num_labels: usize,
+    cfg: &FineTuneConfig,
+    out_dir: &Path,
+    max_new_epochs: usize,
+) -> Result<FineTuneOutput> {
+    cfg.validate()?;
+    if num_labels < 2 {
+        return Err(TeacherError::InvalidArgument(format!(
+            "num_labels must be >= 2, got {num_labels}"
+        )));
+    }
+    let train = &train[..train
+        .len()
+        .min(cfg.max_train_examples.unwrap_or(usize::MAX))];
+    if train.is_empty() || dev.is_empty() {
+        return Err(TeacherError::InvalidArgument(format!(
+            "need training and dev examples, got {} and {}",
+            train.len(),
+            dev.len()
+        )));
+    }
+    let train_gold = gold_labels(train, num_labels, "train")?;
+    let dev_gold = gold_labels(dev, num_labels, "dev")?;
+
+    let device = Device::cuda_if_available();
+    tch::manual_seed(cfg.seed as i64);
+    let mut teacher = Teacher::from_pretrained(init_dir, num_labels, device)?;
+    teacher.set_max_len(cfg.max_len)?;
+
+    let resume_dir = out_dir.join("resume");
+    let state_path = resume_dir.join("state.json");
+    let (train_fingerprint, dev_fingerprint) =
+        (examples_fingerprint(train), examples_fingerprint(dev));
+    let mut output = FineTuneOutput {
+        best_epoch: 0,
+        best_dev_accuracy: 0.0,
+        history: vec![],
+    };
+    let mut start_epoch = 0;
+    if let Some(state) = read_state(&state_path)? {
+        let mismatch = if state.config != *cfg {
+            Some(format!(
+                "it was started with a different config: {:?}",
+                state.config
+            ))
+        } else if state.num_labels != num_labels {
+            Some(format!(
+                "it was started with num_labels {}",
+                state.num_labels
+            ))
+        } else if state.train_fingerprint != train_fingerprint
+            || state.dev_fingerprint != dev_fingerprint
+        {
+            Some("it was started on different train/dev examples".into())
+        } else {
+            None
+        };
+        if let Some(msg) = mismatch {
+            return Err(TeacherError::WorkDir {
+                path: state_path,
+                msg: format!("cannot resume: {msg}"),
+            });
+        }
+        load_safetensors(
+            &mut teacher.vs,
+            &resume_dir.join(&state.weights_file),
+            |_| false,
+        )?;
+        start_epoch = state.completed_epochs;
+        output = state.output;
+    }
+    if start_epoch >= cfg.epochs {
+        return Ok(output);
+    }
+    write_json(&out_dir.join("fine_tune_config.json"), cfg)?;
+
+    let train_enc = teacher.encode(train)?;
+    let dev_enc = teacher.encode(dev)?;
+    let lengths: Vec<usize> = train_enc.iter().map(|e| e.ids.len()).collect();
+    let steps_per_epoch = train.len().div_ceil(cfg.batch_size);
+    let total_steps = steps_per_epoch * cfg.epochs;
+    let warmup_steps = (cfg.warmup_ratio * total_steps as f64).round() as usize;
+
+    let mut opt = nn::AdamW {
+        wd: cfg.weight_decay,
+        ..Default::default()
+    }
+    .build(&teacher.vs, cfg.lr)?;
+    opt.set_weight_decay_group(NO_DECAY_GROUP, 0.0);
+
+    let end_epoch = cfg.epochs.min(start_epoch.saturating_add(max_new_epochs));
+    for epoch in start_epoch..end_epoch {
+        let started = Instant::now();
+        // Seeds depend on (seed, epoch) only, so a resumed epoch replays the same batches/dropout.
+        let epoch_seed = cfg
+            .seed
+            .wrapping_mul(1_000_003)
+            .wrapping_add(epoch as u64 + 1);
+        tch::manual_seed(epoch_seed as i64);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
+        let batches = training_batches(&lengths, cfg.batch_size, &mut rng);
+        let bar = example_bar(
+            train.len(),
+            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
+            true,
+        );
+        let mut loss_sum = 0.0;
+        for (i, batch) in batches.iter().enumerate() {
+            let step = epoch * steps_per_epoch + i;
+            opt.set_lr(cfg.lr * linear_warmup_decay(step, warmup_steps, total_steps));
+            let refs: Vec<&Encoded> = batch.iter().map(|&j| &train_enc[j]).collect();
+            let input = collate(&refs, teacher.tokenizer.pad_id()).to_device(device);
+            let gold: Vec<i64> = batch.iter().map(|&j| train_gold[j]).collect();
+            let targets = Tensor::from_slice(&gold).to_device(device);
+            let logits = teacher.model.forward_t(&input, true)?;
+            let loss = logits.cross_entropy_for_logits(&targets);
+            opt.backward_step_clip_norm(&loss, MAX_GRAD_NORM);
+            let loss = loss.double_value(&[]);
+            loss_sum += loss * batch.len() as f64;
+            bar.inc(batch.len() as u64);
+            bar.set_message(format!("loss {loss:.4}"));
+        }
+        bar.finish_and_clear();
+        let train_seconds = started.elapsed().as_secs_f64();
+        let dev_logits = teacher.predict_encoded(&dev_enc, cfg.eval_batch_size, false)?;
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: loss_sum / train.len() as f64,
+            dev_accuracy: accuracy(&dev_logits, &dev_gold, num_labels),
+            seconds: started.elapsed().as_secs_f64(),
+            examples_per_sec: train.len() as f64 / train_seconds.max(1e-9),
+        };
+        eprintln!(
+            "epoch {}: train loss {:.4}, dev acc {:.4}, {:.0} ex/s",
+            record.epoch, record.train_loss, record.dev_accuracy, record.examples_per_sec
+        );
+        if output.best_epoch == 0 || record.dev_accuracy > output.best_dev_accuracy {
+            teacher.save(out_dir)?;
+            output.best_epoch = record.epoch;
+            output.best_dev_accuracy = record.dev_accuracy;
+        }
+        output.history.push(record);
+
+        let weights_file = format!("epoch-{}.safetensors", epoch + 1);
+        save_safetensors(&teacher.vs, &resume_dir.join(&weights_file))?;
+        let state = ResumeState {
+            config: cfg.clone(),
+            num_labels,
+            train_fingerprint: train_fingerprint.clone(),
+            dev_fingerprint: dev_fingerprint.clone(),
+            completed_epochs: epoch + 1,
+            weights_file,
+            output: output.clone(),
+        };
+        write_json(&state_path, &state)?;
+        if epoch > 0 {
+            let old = resume_dir.join(format!("epoch-{epoch}.safetensors"));
+            if old.exists() {
+                std::fs::remove_file(&old).map_err(|e| TeacherError::io(&old, e))?;
+            }
+        }
+    }
+    if end_epoch == cfg.epochs {
+        write_json(&out_dir.join("fine_tune.json"), &output)?;
+    }
+    Ok(output)
+}

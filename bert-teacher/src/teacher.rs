@@ -1,0 +1,252 @@
+//! [`Teacher`]: a BERT sequence classifier with its tokenizer, the teacher of Tang et al. 2019
+//! §3 whose logits `z^B` label the transfer set.
+//!
+//! A teacher directory holds `config.json`, `model.safetensors` and `tokenizer.json` in Hugging
+//! Face's layout; [`Teacher::from_pretrained`] reads a pre-trained encoder (adding a fresh
+//! pooler / classifier where the checkpoint has none, see [`crate::bert::pooler`]),
+//! [`Teacher::load`] a fine-tuned one written by [`crate::fine_tune`].
+
+use crate::batching::inference_batches;
+use crate::bert::{BertConfig, BertForSequenceClassification};
+use crate::checkpoint::{load_safetensors, save_safetensors, LoadReport};
+use crate::error::{Result, TeacherError};
+use crate::progress::example_bar;
+use crate::tokenize::{collate, Encoded, TeacherTokenizer};
+use kd_core::data::Example;
+use std::path::Path;
+use tch::{nn::VarStore, Device, Kind};
+
+/// Weights file name inside a teacher directory.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// Config file name inside a teacher directory.
+pub const CONFIG_FILE: &str = "config.json";
+/// Tokenizer file name inside a teacher directory.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// `config.json` key recording the truncation length the teacher was fine-tuned with.
+pub const MAX_LEN_KEY: &str = "kd_max_len";
+/// Truncation length when a config records none (the length of the paper's and HF's recipes).
+pub const DEFAULT_MAX_LEN: usize = 128;
+
+/// Checkpoint keys that pre-trained BERT files carry and a classifier never uses.
+fn is_benign_unused(key: &str) -> bool {
+    key.ends_with("position_ids") || key.starts_with("cls.")
+}
+
+/// Model + tokenizer + config + device.
+pub struct Teacher {
+    pub(crate) vs: VarStore,
+    pub(crate) model: BertForSequenceClassification,
+    pub(crate) tokenizer: TeacherTokenizer,
+    pub(crate) config: BertConfig,
+    device: Device,
+    max_len: usize,
+    load_report: LoadReport,
+}
+
+impl std::fmt::Debug for Teacher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Teacher")
+            .field("num_labels", &self.num_labels())
+            .field("hidden_size", &self.config.hidden_size)
+            .field("num_hidden_layers", &self.config.num_hidden_layers)
+            .field("device", &self.device)
+            .field("max_len", &self.max_len)
+            .finish()
+    }
+}
+
+impl Teacher {
+    fn build(dir: &Path, num_labels: Option<usize>, device: Device) -> Result<Self> {
+        let mut config = BertConfig::from_file(&dir.join(CONFIG_FILE))?;
+        let tokenizer = TeacherTokenizer::from_file(&dir.join(TOKENIZER_FILE))?;
+        let fine_tuned = num_labels.is_none();
+        let num_labels = match num_labels.or_else(|| config.num_labels()) {
+            Some(n) if n >= 1 => n,
+            Some(n) => {
+                return Err(TeacherError::InvalidArgument(format!(
+                    "num_labels must be >= 1, got {n}"
+                )))
+            }
+            None => {
+                return Err(TeacherError::config(
+                    dir.join(CONFIG_FILE),
+                    "no id2label: not a fine-tuned classifier (use Teacher::from_pretrained)",
+                ))
+            }
+        };
+        let mut vs = VarStore::new(device);
+        let model = BertForSequenceClassification::new(vs.root(), &config, num_labels);
+        let weights = dir.join(WEIGHTS_FILE);
+        let load_report = load_safetensors(&mut vs, &weights, |name| {
+            !fine_tuned && (name.starts_with("bert.pooler.") || name.starts_with("classifier."))
+        })?;
+        let odd: Vec<&String> = load_report
+            .unused
+            .iter()
+            .filter(|k| !is_benign_unused(k))
+            .collect();
+        if !odd.is_empty() {
+            eprintln!(
+                "warning: {} tensors of {} unused by BertForSequenceClassification: {:?}{}",
+                odd.len(),
+                weights.display(),
+                &odd[..odd.len().min(5)],
+                if odd.len() > 5 { " ..." } else { "" }
+            );
+        }
+        let max_len = config
+            .extra
+            .get(MAX_LEN_KEY)
+            .and_then(|v| v.as_u64())
+            .map(|n| n as usize)
+            .unwrap_or(DEFAULT_MAX_LEN)
+            .min(config.max_position_embeddings);
+        config.set_num_labels(num_labels);
+        Ok(Teacher {
+            vs,
+            model,
+            tokenizer,
+            config,
+            device,
+            max_len,
+            load_report,
+        })
+    }
+
+    /// Loads a pre-trained Hugging Face BERT directory (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`) as a `num_labels`-way classifier. Pooler and classifier weights absent
+    /// from the checkpoint are freshly initialised from libtorch's RNG (seed it with
+    /// `tch::manual_seed` for reproducibility); every other tensor must be present.
+    pub fn from_pretrained(dir: &Path, num_labels: usize, device: Device) -> Result<Self> {
+        Self::build(dir, Some(num_labels), device)
+    }
+
+    /// Loads a fine-tuned teacher directory written by [`crate::fine_tune`] (or any HF
+    /// `BertForSequenceClassification` checkpoint with `id2label`); every tensor must be present.
+    pub fn load(dir: &Path, device: Device) -> Result<Self> {
+        Self::build(dir, None, device)
+    }
+
+    /// Writes `config.json` (recording `num_labels` and the truncation length),
+    /// `model.safetensors` and `tokenizer.json` to `dir`, each atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let mut config = self.config.clone();
+        config
+            .extra
+            .insert(MAX_LEN_KEY.into(), serde_json::Value::from(self.max_len));
+        save_safetensors(&self.vs, &dir.join(WEIGHTS_FILE))?;
+        let src = self.tokenizer.path();
+        let tokenizer = std::fs::read(src).map_err(|e| TeacherError::io(src, e))?;
+        kd_core::io::atomic_write_bytes(&dir.join(TOKENIZER_FILE), &tokenizer)?;
+        // Config last: its presence marks a complete directory.
+        config.save(&dir.join(CONFIG_FILE))
+    }
+
+    /// Number of classes.
+    pub fn num_labels(&self) -> usize {
+        self.model.num_labels()
+    }
+
+    /// Number of scalar parameters (encoder, pooler and classifier).
+    pub fn param_count(&self) -> usize {
+        self.vs.variables().values().map(|t| t.numel()).sum()
+    }
+
+    /// The architecture config (with `id2label` for this classifier).
+    pub fn config(&self) -> &BertConfig {
+        &self.config
+    }
+
+    /// Device the weights live on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Truncation length (tokens, special tokens included).
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Sets the truncation length; it must leave room for text and fit the position table.
+    pub fn set_max_len(&mut self, max_len: usize) -> Result<()> {
+        if max_len < 5 || max_len > self.config.max_position_embeddings {
+            return Err(TeacherError::InvalidArgument(format!(
+                "max_len {max_len} must lie in [5, max_position_embeddings = {}]",
+                self.config.max_position_embeddings
+            )));
+        }
+        self.max_len = max_len;
+        Ok(())
+    }
+
+    /// What loading did: freshly initialised and unused tensors.
+    pub fn load_report(&self) -> &LoadReport {
+        &self.load_report
+    }
+
+    /// The classifier (for callers that batch their own inputs).
+    pub fn model(&self) -> &BertForSequenceClassification {
+        &self.model
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TeacherTokenizer {
+        &self.tokenizer
+    }
+
+    /// Tokenises `examples` with this teacher's truncation length.
+    pub fn encode(&self, examples: &[Example]) -> Result<Vec<Encoded>> {
+        self.tokenizer.encode_all(examples, self.max_len)
+    }
+
+    /// Logits of every example, row-major `[n, num_labels]` in INPUT order, computed under
+    /// `no_grad` in eval mode over length-sorted batches of `batch_size`.
+    pub fn predict_logits(
+        &self,
+        examples: &[Example],
+        batch_size: usize,
+        progress: bool,
+    ) -> Result<Vec<f32>> {
+        let encoded = self.encode(examples)?;
+        self.predict_encoded(&encoded, batch_size, progress)
+    }
+
+    /// [`Teacher::predict_logits`] on already tokenised inputs.
+    pub fn predict_encoded(
+        &self,
+        encoded: &[Encoded],
+        batch_size: usize,
+        progress: bool,
+    ) -> Result<Vec<f32>> {
+        if batch_size == 0 {
+            return Err(TeacherError::InvalidArgument(
+                "batch_size must be >= 1".into(),
+            ));
+        }
+        let num_labels = self.num_labels();
+        let mut out = vec![0f32; encoded.len() * num_labels];
+        let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
+        let bar = example_bar(encoded.len(), "predict", progress);
+        tch::no_grad(|| -> Result<()> {
+            for batch in inference_batches(&lengths, batch_size) {
+                let refs: Vec<&Encoded> = batch.iter().map(|&i| &encoded[i]).collect();
+                let input = collate(&refs, self.tokenizer.pad_id()).to_device(self.device);
+                let logits = self.model.forward_t(&input, false)?;
+                let values = Vec::<f32>::try_from(
+                    logits
+                        .to_device(Device::Cpu)
+                        .to_kind(Kind::Float)
+                        .flatten(0, -1),
+                )?;
+                for (row, &i) in batch.iter().enumerate() {
+                    out[i * num_labels..(i + 1) * num_labels]
+                        .copy_from_slice(&values[row * num_labels..(row + 1) * num_labels]);
+                }
+                bar.inc(batch.len() as u64);
+            }
+            Ok(())
+        })?;
+        bar.finish_and_clear();
+        Ok(out)
+    }
+}

@@ -1,0 +1,168 @@
+//! The tch BERT against transformers' BertModel / BertForSequenceClassification on a tiny random
+//! config (fixtures from tests/fixtures/make_fixtures.py), tolerance 1e-5; checkpoint errors.
+
+mod common;
+
+use bert_teacher::bert::{BertConfig, BertForSequenceClassification, BertInput, BertModel};
+use bert_teacher::checkpoint::load_safetensors;
+use bert_teacher::{Teacher, TeacherError};
+use common::{examples, fixture, floats, json, max_abs_diff};
+use tch::{nn::VarStore, Device, Tensor};
+
+const TOL: f32 = 1e-5;
+
+fn fixture_input(expected: &serde_json::Value) -> BertInput {
+    let t = |key: &str| {
+        let rows: Vec<Vec<i64>> = serde_json::from_value(expected[key].clone()).unwrap();
+        let (n, s) = (rows.len() as i64, rows[0].len() as i64);
+        Tensor::from_slice(&rows.concat()).view([n, s])
+    };
+    BertInput {
+        input_ids: t("input_ids"),
+        token_type_ids: t("token_type_ids"),
+        attention_mask: t("attention_mask"),
+    }
+}
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(t.flatten(0, -1)).unwrap()
+}
+
+#[test]
+fn classifier_matches_pytorch() {
+    let expected = json("tiny_bert_expected.json");
+    let cfg = BertConfig::from_file(&fixture("tiny_bert/config.json")).unwrap();
+    let mut vs = VarStore::new(Device::Cpu);
+    let model = BertForSequenceClassification::new(vs.root(), &cfg, 3);
+    let report =
+        load_safetensors(&mut vs, &fixture("tiny_bert/model.safetensors"), |_| false).unwrap();
+    assert!(
+        report.initialised.is_empty() && report.unused.is_empty(),
+        "{report:?}"
+    );
+    let input = fixture_input(&expected);
+    let out = tch::no_grad(|| model.bert().forward_t(&input, false)).unwrap();
+    assert_eq!(
+        out.last_hidden_state.size(),
+        serde_json::from_value::<Vec<i64>>(expected["last_hidden_state_shape"].clone()).unwrap()
+    );
+    let d = max_abs_diff(
+        &to_vec(&out.last_hidden_state),
+        &floats(&expected["last_hidden_state"]),
+    );
+    assert!(d < TOL, "last_hidden_state differs by {d}");
+    let pooled = out.pooler_output.unwrap();
+    let d = max_abs_diff(&to_vec(&pooled), &floats(&expected["pooler_output"]));
+    assert!(d < TOL, "pooler_output differs by {d}");
+    let logits = tch::no_grad(|| model.forward_t(&input, false)).unwrap();
+    let d = max_abs_diff(&to_vec(&logits), &floats(&expected["logits"]));
+    assert!(d < TOL, "logits differ by {d}");
+}
+
+#[test]
+fn bare_checkpoint_with_legacy_names_loads_into_bert_model() {
+    let expected = json("tiny_bert_expected.json");
+    let cfg = BertConfig::from_file(&fixture("tiny_bert/config.json")).unwrap();
+    let mut vs = VarStore::new(Device::Cpu);
+    let model = BertModel::new(vs.root(), &cfg, true);
+    let report =
+        load_safetensors(&mut vs, &fixture("tiny_bert_bare.safetensors"), |_| false).unwrap();
+    assert!(report.unused.is_empty(), "{report:?}");
+    let out = tch::no_grad(|| model.forward_t(&fixture_input(&expected), false)).unwrap();
+    let d = max_abs_diff(
+        &to_vec(&out.last_hidden_state),
+        &floats(&expected["last_hidden_state"]),
+    );
+    assert!(d < TOL, "last_hidden_state differs by {d}");
+}
+
+#[test]
+fn teacher_tokenises_and_predicts_like_pytorch() {
+    let expected = json("tiny_bert_expected.json");
+    let mut teacher = Teacher::load(&fixture("tiny_bert"), Device::Cpu).unwrap();
+    assert_eq!(teacher.num_labels(), 3);
+    teacher
+        .set_max_len(expected["max_len"].as_u64().unwrap() as usize)
+        .unwrap();
+    let exs = examples(&expected["examples"]);
+    let encoded = teacher.encode(&exs).unwrap();
+    let ids: Vec<Vec<u32>> = serde_json::from_value(expected["ids"].clone()).unwrap();
+    let type_ids: Vec<Vec<u32>> = serde_json::from_value(expected["type_ids"].clone()).unwrap();
+    assert_eq!(
+        encoded.iter().map(|e| e.ids.clone()).collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(
+        encoded
+            .iter()
+            .map(|e| e.type_ids.clone())
+            .collect::<Vec<_>>(),
+        type_ids
+    );
+    // Batch size 2 puts examples of different lengths in other batches than PyTorch's.
+    let logits = teacher.predict_logits(&exs, 2, false).unwrap();
+    let d = max_abs_diff(&logits, &floats(&expected["logits"]));
+    assert!(d < TOL, "logits differ by {d}");
+}
+
+#[test]
+fn saved_teacher_reloads_with_identical_logits() {
+    let expected = json("tiny_bert_expected.json");
+    let exs = examples(&expected["examples"]);
+    let teacher = Teacher::load(&fixture("tiny_bert"), Device::Cpu).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    teacher.save(dir.path()).unwrap();
+    let reloaded = Teacher::load(dir.path(), Device::Cpu).unwrap();
+    assert_eq!(reloaded.param_count(), teacher.param_count());
+    assert_eq!(
+        reloaded.predict_logits(&exs, 4, false).unwrap(),
+        teacher.predict_logits(&exs, 4, false).unwrap()
+    );
+}
+
+#[test]
+fn wrong_shape_is_an_error_naming_tensor_and_shapes() {
+    // The fixture's classifier has 3 labels.
+    let err = Teacher::from_pretrained(&fixture("tiny_bert"), 2, Device::Cpu).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, TeacherError::Checkpoint { .. }), "{msg}");
+    assert!(
+        msg.contains("tensor classifier.bias has shape [3], the model expects [2]"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_tensor_is_an_error_unless_it_may_be_fresh() {
+    let cfg = BertConfig::from_file(&fixture("tiny_bert/config.json")).unwrap();
+    let mut vs = VarStore::new(Device::Cpu);
+    let _model = BertForSequenceClassification::new(vs.root(), &cfg, 2);
+    let bare = fixture("tiny_bert_bare.safetensors");
+    let msg = load_safetensors(&mut vs, &bare, |_| false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("classifier.bias") && msg.contains("missing"),
+        "{msg}"
+    );
+    let report = load_safetensors(&mut vs, &bare, |n| n.starts_with("classifier.")).unwrap();
+    assert_eq!(report.initialised, ["classifier.bias", "classifier.weight"]);
+}
+
+#[test]
+fn bad_input_ids_are_an_error_not_a_panic() {
+    let cfg = BertConfig::from_file(&fixture("tiny_bert/config.json")).unwrap();
+    let vs = VarStore::new(Device::Cpu);
+    let model = BertModel::new(vs.root(), &cfg, false);
+    let ids = Tensor::from_slice(&[2i64, 64, 3]).view([1, 3]);
+    let input = BertInput {
+        token_type_ids: ids.zeros_like(),
+        attention_mask: ids.ones_like(),
+        input_ids: ids,
+    };
+    let msg = model.forward_t(&input, false).unwrap_err().to_string();
+    assert!(
+        msg.contains("input_ids") && msg.contains("[0, 64)"),
+        "{msg}"
+    );
+}

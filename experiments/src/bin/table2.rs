@@ -1,0 +1,176 @@
+//! `table2`: the paper's Table 2 measured on this machine — parameter counts, and inference time
+//! of the teacher and the distilled student over all SST-2 training sentences at batch 512, with
+//! warm-up and repetitions (median reported). Writes `reports/results/table2.csv`.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use experiments::models;
+use kd_core::data::{load_split, Example, Task};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Measure model size and inference time (the paper's Table 2 protocol: 67,349 SST-2 training
+/// sentences, batch 512) for the teacher and the BiLSTM_SOFT student.
+#[derive(Debug, Parser)]
+struct Args {
+    /// GLUE data root (holding SST-2/) or the SST-2 folder.
+    #[arg(long, default_value = "data/glue")]
+    data_dir: PathBuf,
+    /// A fine-tuned teacher dir (runs/sst2/default/stages/teacher-*); default: MiniLM with a fresh head
+    /// (same size and speed).
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+    /// A trained student dir (runs/sst2/default/stages/bilstm_soft-*); default: a fresh student of the
+    /// default config (same size and speed).
+    #[arg(long)]
+    student: Option<PathBuf>,
+    /// Inference batch size.
+    #[arg(long, default_value_t = 512)]
+    batch_size: usize,
+    /// Timed repetitions per model (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Timed repetitions for the teacher (a CPU pass over 67k sentences takes minutes).
+    #[arg(long)]
+    teacher_repeats: Option<usize>,
+    /// Use only the first N training sentences (default: all).
+    #[arg(long)]
+    max_sentences: Option<usize>,
+    /// libtorch threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output CSV.
+    #[arg(long, default_value = "reports/results/table2.csv")]
+    out: PathBuf,
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    model: String,
+    params: usize,
+    params_without_embeddings: usize,
+    device: String,
+    threads: i32,
+    batch_size: usize,
+    sentences: usize,
+    seconds_median: f64,
+    seconds_min: f64,
+    seconds_max: f64,
+    repeats: usize,
+}
+
+fn time_it(
+    repeats: usize,
+    label: &str,
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<(f64, f64, f64)> {
+    let mut times = Vec::new();
+    for r in 0..repeats {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64());
+        eprintln!(
+            "[table2] {label}: repetition {}/{repeats}: {:.2} s",
+            r + 1,
+            times[r]
+        );
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], times[0], times[times.len() - 1]))
+}
+
+fn run() -> Result<()> {
+    let args = Args::parse();
+    if let Some(n) = args.threads {
+        tch::set_num_threads(n as i32);
+    }
+    let threads = tch::get_num_threads();
+    let dir = experiments::cli::task_dir(Task::Sst2, &args.data_dir)?;
+    let mut sentences: Vec<Example> = load_split(Task::Sst2, &dir.join("train.tsv"))?;
+    if let Some(n) = args.max_sentences {
+        sentences.truncate(n);
+    }
+    let n = sentences.len();
+    let cfg = models::default_sst2_config()?;
+    let device = tch::Device::cuda_if_available();
+    let device_name = if device.is_cuda() {
+        "cuda".to_string()
+    } else {
+        format!("cpu ({threads} threads)")
+    };
+    let warm: Vec<Example> = sentences.iter().take(args.batch_size).cloned().collect();
+    let mut rows = Vec::new();
+
+    let (student, _vs) = models::student(args.student.as_deref(), &cfg.student.model, &sentences)?;
+    let student_examples: Vec<bilstm_student::StudentExample> = sentences
+        .iter()
+        .map(|e| bilstm_student::StudentExample {
+            text_a: e.text_a.clone(),
+            text_b: None,
+            label: None,
+            teacher_logits: None,
+        })
+        .collect();
+    let _ = bilstm_student::predict(&student, &student_examples[..warm.len()], args.batch_size)?;
+    let (med, min, max) = time_it(args.repeats, "bilstm_soft", || {
+        let _ = bilstm_student::predict(&student, &student_examples, args.batch_size)?;
+        Ok(())
+    })?;
+    rows.push(Row {
+        model: "bilstm_soft".into(),
+        params: student.param_count_with_embeddings(),
+        params_without_embeddings: student.param_count_without_embeddings(),
+        device: "cpu".into(),
+        threads,
+        batch_size: args.batch_size,
+        sentences: n,
+        seconds_median: med,
+        seconds_min: min,
+        seconds_max: max,
+        repeats: args.repeats,
+    });
+
+    let teacher = models::teacher(args.teacher.as_deref(), &cfg.paths.teacher_init, 2, device)?;
+    teacher.predict_logits(&warm, args.batch_size, false)?;
+    let teacher_repeats = args.teacher_repeats.unwrap_or(args.repeats);
+    let (med, min, max) = time_it(teacher_repeats, "teacher", || {
+        teacher.predict_logits(&sentences, args.batch_size, false)?;
+        Ok(())
+    })?;
+    let emb = teacher.config().vocab_size * teacher.config().hidden_size
+        + teacher.config().max_position_embeddings * teacher.config().hidden_size
+        + teacher.config().type_vocab_size * teacher.config().hidden_size;
+    rows.push(Row {
+        model: "teacher".into(),
+        params: teacher.param_count(),
+        params_without_embeddings: teacher.param_count() - emb,
+        device: if device.is_cuda() {
+            "cuda".into()
+        } else {
+            "cpu".into()
+        },
+        threads,
+        batch_size: args.batch_size,
+        sentences: n,
+        seconds_median: med,
+        seconds_min: min,
+        seconds_max: max,
+        repeats: teacher_repeats,
+    });
+    experiments::results::write_csv(&args.out, &rows)?;
+    for r in &rows {
+        eprintln!(
+            "[table2] {:<12} {:>11} params ({:>10} without embeddings)  {:>8.2} s median over {} on {}",
+            r.model, r.params, r.params_without_embeddings, r.seconds_median, r.repeats, device_name
+        );
+    }
+    eprintln!("[table2] wrote {}", args.out.display());
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run().context("table2") {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,65 @@
+//! Loading the teacher and the student for measurements (`table2`, `bench`): a trained checkpoint
+//! when one is given, else the untrained model of the default configuration — size and speed do
+//! not depend on the weights.
+
+use crate::cli::embedded_config;
+use crate::config::ExperimentConfig;
+use anyhow::{Context, Result};
+use bilstm_student::{EmbeddingMode, StudentConfig, StudentModel, Vocab, WordVectors};
+use kd_core::data::{Example, Task};
+use std::path::Path;
+
+/// The default SST-2 configuration (from `experiments/configs/sst2.yaml`, compiled in).
+pub fn default_sst2_config() -> Result<ExperimentConfig> {
+    ExperimentConfig::from_yaml_str(embedded_config(Task::Sst2)).context("the built-in sst2 config")
+}
+
+/// The teacher from a fine-tuned dir, else MiniLM from `init_dir` with a fresh head.
+pub fn teacher(
+    dir: Option<&Path>,
+    init_dir: &Path,
+    num_labels: usize,
+    device: tch::Device,
+) -> Result<bert_teacher::Teacher> {
+    Ok(match dir {
+        Some(d) => bert_teacher::Teacher::load(d, device)
+            .with_context(|| format!("loading the teacher from {}", d.display()))?,
+        None => bert_teacher::Teacher::from_pretrained(init_dir, num_labels, device)
+            .with_context(|| format!("loading {}", init_dir.display()))?,
+    })
+}
+
+/// A student built from `cfg` with a vocabulary of `train` (vectors loaded as the config says).
+pub fn fresh_student(
+    cfg: &StudentConfig,
+    train: &[Example],
+) -> Result<(StudentModel, tch::nn::VarStore)> {
+    let texts = train
+        .iter()
+        .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
+    let vocab = Vocab::build(texts, &cfg.vocab);
+    let vectors = match (&cfg.embedding.mode, &cfg.embedding.vectors) {
+        (EmbeddingMode::Rand, _) | (_, None) => None,
+        (_, Some(path)) => Some(
+            WordVectors::load(path, &vocab)
+                .with_context(|| format!("loading word vectors from {}", path.display()))?,
+        ),
+    };
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let model = StudentModel::with_vectors(vs.root(), cfg, vocab, vectors.as_ref())?;
+    Ok((model, vs))
+}
+
+/// The student from a trained dir, else a fresh one.
+pub fn student(
+    dir: Option<&Path>,
+    cfg: &StudentConfig,
+    train: &[Example],
+) -> Result<(StudentModel, tch::nn::VarStore)> {
+    match dir {
+        Some(d) => StudentModel::load(d)
+            .with_context(|| format!("loading the student from {}", d.display()))
+            .map_err(Into::into),
+        None => fresh_student(cfg, train),
+    }
+}
