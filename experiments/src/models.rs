@@ -29,25 +29,37 @@ pub fn teacher(
     })
 }
 
-/// A student built from `cfg` with a vocabulary of `train` (vectors loaded as the config says).
-pub fn fresh_student(
+/// A fresh student of `cfg` with a vocabulary built from `texts`, its vectors loaded as the config
+/// says. Initialisation draws from libtorch's global generator, which is seeded with `seed` first:
+/// a model built after cached stages (a resumed run) starts from the same weights as in an
+/// uninterrupted run.
+pub fn fresh_student<'a>(
     cfg: &StudentConfig,
-    train: &[Example],
+    texts: impl IntoIterator<Item = &'a str>,
+    seed: u64,
 ) -> Result<(StudentModel, tch::nn::VarStore)> {
-    let texts = train
-        .iter()
-        .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
     let vocab = Vocab::build(texts, &cfg.vocab);
     let vectors = match (&cfg.embedding.mode, &cfg.embedding.vectors) {
-        (EmbeddingMode::Rand, _) | (_, None) => None,
+        (EmbeddingMode::Rand, _) => None,
         (_, Some(path)) => Some(
             WordVectors::load(path, &vocab)
                 .with_context(|| format!("loading word vectors from {}", path.display()))?,
         ),
+        (mode, None) => {
+            anyhow::bail!("student.model.embedding.mode {mode:?} needs embedding.vectors")
+        }
     };
+    tch::manual_seed(seed as i64);
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     let model = StudentModel::with_vectors(vs.root(), cfg, vocab, vectors.as_ref())?;
     Ok((model, vs))
+}
+
+/// Both sentences' texts of `examples`.
+pub fn texts(examples: &[Example]) -> impl Iterator<Item = &str> {
+    examples
+        .iter()
+        .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()))
 }
 
 /// The student from a trained dir, else a fresh one.
@@ -58,8 +70,7 @@ pub fn student(
 ) -> Result<(StudentModel, tch::nn::VarStore)> {
     match dir {
         Some(d) => StudentModel::load(d)
-            .with_context(|| format!("loading the student from {}", d.display()))
-            .map_err(Into::into),
-        None => fresh_student(cfg, train),
+            .with_context(|| format!("loading the student from {}", d.display())),
+        None => fresh_student(cfg, texts(train), 0),
     }
 }

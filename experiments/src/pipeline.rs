@@ -1,7 +1,11 @@
 //! The one pipeline behind every task binary (§3 of the paper, end to end):
-//! 1. fine-tune the teacher; 2. build the augmented transfer set; 3. label it with the teacher's
-//! logits; 4. train the hard-label student ("BiLSTM"); 5. train the distilled student
-//! ("BiLSTM_SOFT"); 6. evaluate, write submissions and result rows, print the paper comparison.
+//!
+//! 1. fine-tune the teacher;
+//! 2. build the augmented transfer set;
+//! 3. label it with the teacher's logits;
+//! 4. train the hard-label student ("BiLSTM");
+//! 5. train the distilled student ("BiLSTM_SOFT");
+//! 6. evaluate, write submissions and result rows, print the paper comparison.
 
 use crate::cli::{resolve_config, task_dir, task_slug, Args};
 use crate::config::ExperimentConfig;
@@ -9,6 +13,7 @@ use crate::log::RunLog;
 use crate::logln;
 use crate::results::{git_rev, write_csv, HistoryRow, MetricRow};
 use crate::stage::{file_digest, Stage};
+use crate::stages::Predictor;
 use anyhow::{bail, Context, Result};
 use kd_core::augment::{read_transfer_set, TransferExample};
 use kd_core::data::{
@@ -243,7 +248,7 @@ pub fn run(task: Task, args: &Args) -> Result<()> {
         config: cfg.name.clone(),
         git_rev: rev.clone(),
     };
-    let predictors: Vec<(&str, Box<dyn Fn(&[Example]) -> Result<(Vec<f32>, usize)>>)> = vec![
+    let predictors: Vec<(&str, Predictor)> = vec![
         (
             "teacher",
             Box::new(|ex: &[Example]| {

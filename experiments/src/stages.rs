@@ -9,9 +9,7 @@ use crate::pipeline::{
 };
 use crate::stage::Stage;
 use anyhow::{Context, Result};
-use bilstm_student::{
-    EmbeddingMode, StudentExample, StudentModel, TrainConfig, TrainOutput, Vocab, WordVectors,
-};
+use bilstm_student::{StudentExample, StudentModel, TrainConfig, TrainOutput};
 use kd_core::augment::{
     build_transfer_set, read_transfer_set, write_transfer_set, TransferExample,
 };
@@ -223,23 +221,10 @@ fn train_student(
         stage.dir.display()
     );
     let t = Instant::now();
-    let model_cfg = &cfg.student.model;
     let texts = train
         .iter()
         .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
-    let vocab = Vocab::build(texts, &model_cfg.vocab);
-    let vectors = match (&model_cfg.embedding.mode, &model_cfg.embedding.vectors) {
-        (EmbeddingMode::Rand, _) => None,
-        (_, Some(path)) => Some(
-            WordVectors::load(path, &vocab)
-                .with_context(|| format!("loading word vectors from {}", path.display()))?,
-        ),
-        (mode, None) => {
-            anyhow::bail!("student.model.embedding.mode {mode:?} needs embedding.vectors")
-        }
-    };
-    let mut vs = tch::nn::VarStore::new(tch::Device::Cpu);
-    let model = StudentModel::with_vectors(vs.root(), model_cfg, vocab, vectors.as_ref())?;
+    let (model, mut vs) = crate::models::fresh_student(&cfg.student.model, texts, train_cfg.seed)?;
     logln!(
         log,
         "{name}: vocab {}, {} parameters without embeddings ({} with)",
@@ -308,10 +293,10 @@ pub fn student_soft(
 }
 
 /// Loads a trained student's best checkpoint as a predictor returning row-major logits.
-pub type Predictor = Box<dyn Fn(&[Example]) -> Result<(Vec<f32>, usize)>>;
+pub type Predictor<'a> = Box<dyn Fn(&[Example]) -> Result<(Vec<f32>, usize)> + 'a>;
 
 /// A predictor over the best checkpoint in `dir`.
-pub fn student_predictor(dir: &Path, batch_size: usize) -> Result<Predictor> {
+pub fn student_predictor(dir: &Path, batch_size: usize) -> Result<Predictor<'static>> {
     let (model, _vs) = StudentModel::load(dir)
         .with_context(|| format!("loading the student from {}", dir.display()))?;
     Ok(Box::new(move |examples: &[Example]| {

@@ -179,7 +179,7 @@ fn sst2_smoke_outputs_and_resume_after_kill() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
             let p = e.path();
             assert!(
-                !p.to_string_lossy().contains(".tmp"),
+                !e.file_name().to_string_lossy().contains(".tmp"),
                 "left behind: {}",
                 p.display()
             );

@@ -88,7 +88,8 @@ fn run() -> Result<()> {
     let device = tch::Device::cuda_if_available();
     let secs = match kind {
         Kind::StudentTrain => {
-            let (model, mut vs) = models::fresh_student(&cfg.student.model, &all)?;
+            let (model, mut vs) =
+                models::fresh_student(&cfg.student.model, models::texts(&all), 0)?;
             let tmp = tempfile::tempdir()?;
             let mut tc = cfg.student.hard.clone();
             tc.epochs = 1;
@@ -100,7 +101,7 @@ fn run() -> Result<()> {
             n as f64 / out.history[0].examples_per_sec
         }
         Kind::StudentInfer => {
-            let (model, _vs) = models::fresh_student(&cfg.student.model, &all)?;
+            let (model, _vs) = models::fresh_student(&cfg.student.model, models::texts(&all), 0)?;
             let _ = bilstm_student::predict(&model, &to_student(&warm), opts.batch_size)?;
             let ex = to_student(&sample);
             let t = Instant::now();
