@@ -1,18 +1,8 @@
-//! indicatif progress bars counting examples, with throughput and ETA.
+//! Progress bars counting examples, with throughput and ETA (see [`kd_core::progress`]).
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
-/// A bar over `len` examples labelled `label`; hidden when `enabled` is false (tests, logs).
+/// A bar over `len` examples labelled `label`; hidden when `enabled` is false (tests).
 pub fn example_bar(len: usize, label: &str, enabled: bool) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    let style = ProgressStyle::with_template(
-        "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} ex ({per_sec}, ETA {eta}) {msg}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_prefix(label.to_string());
-    bar
+    kd_core::progress::example_bar(len as u64, label, enabled)
 }

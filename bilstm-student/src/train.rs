@@ -15,7 +15,7 @@
 use crate::batch::{plan_batches, sorted_batches, Batch, Encoded};
 use crate::checkpoint::{self, TrainState};
 use crate::model::{named_variables, StudentModel, WEIGHTS_FILE};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use kd_core::loss::{hard_ce, DistillLoss};
 use kd_core::metrics::{accuracy, argmax_rows};
 use kd_core::optim::{Adadelta, AdadeltaConfig};
@@ -434,15 +434,5 @@ fn fingerprint(cfg: &TrainConfig) -> Result<String> {
 }
 
 fn progress_bar(show: bool, len: u64, epoch: usize, epochs: usize) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    let style =
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ex  {per_sec}  ETA {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_message(format!("epoch {epoch}/{epochs}"));
-    bar
+    kd_core::progress::example_bar(len, &format!("epoch {epoch}/{epochs}"), show)
 }

@@ -10,6 +10,7 @@
 //! - [`data`]: GLUE loaders (SST-2, QQP, MNLI) and submission writers.
 //! - [`pos`]: NLTK's averaged-perceptron POS tagger, run from its JSON model.
 //! - [`augment`]: the transfer-set augmentation of §3.2 (masking, POS-guided replacement, n-grams).
+//! - [`progress`]: progress bars that also work in log files.
 //! - [`io`]: atomic file writes, so that a killed run never leaves a half-written file.
 
 pub mod augment;
@@ -20,5 +21,6 @@ pub mod loss;
 pub mod metrics;
 pub mod optim;
 pub mod pos;
+pub mod progress;
 
 pub use error::{KdError, Result};
