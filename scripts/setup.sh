@@ -73,10 +73,10 @@ $missing"
 
 if [ "$full" = 1 ]; then
   FVENV=.venv-fixtures
-  if ! "$FVENV/bin/python" -c 'import torch' 2>/dev/null; then
+  if ! "$FVENV/bin/python" -c 'import torch, transformers, nltk' 2>/dev/null; then
     say "installing the full torch==$TORCH_VERSION into $FVENV (fixture generation)"
     "$PY" -m venv "$FVENV"
-    "$FVENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" numpy safetensors \
+    "$FVENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" numpy safetensors "transformers==5.24.0" "nltk==3.10.4" \
       || die "pip install torch==$TORCH_VERSION into $FVENV failed"
   fi
 fi

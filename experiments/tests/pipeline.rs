@@ -173,6 +173,28 @@ fn sst2_smoke_outputs_and_resume_after_kill() {
         metrics(&resumed),
         "a resumed run must end with the same metrics"
     );
+    // A failing run into the same out dir leaves the finished run's outputs as they were.
+    let before = std::fs::read(full.join("metrics.csv")).unwrap();
+    let config_before = std::fs::read(full.join("config.yaml")).unwrap();
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(&bad, "name: default\ntask: sst2\nunknown_key: 1\n").unwrap();
+    let out = bin("sst2")
+        .args([
+            "--smoke",
+            "--config",
+            bad.to_str().unwrap(),
+            "--out-dir",
+            full.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(full.join("metrics.csv")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(full.join("config.yaml")).unwrap(),
+        config_before
+    );
+
     // No temporary files left behind anywhere.
     let mut stack = vec![resumed.clone()];
     while let Some(d) = stack.pop() {
@@ -328,4 +350,16 @@ fn bad_input_gives_one_clear_error() {
         out,
     ]);
     assert!(e.contains("intermediate") || e.contains("shape"), "{e}");
+
+    // A teacher checkpoint without its weights file.
+    std::fs::remove_file(ckpt.join("model.safetensors")).unwrap();
+    std::fs::write(ckpt.join("config.json"), &config).unwrap();
+    let e = run_err(&[
+        "--smoke",
+        "--config",
+        cfg2.to_str().unwrap(),
+        "--out-dir",
+        out,
+    ]);
+    assert!(e.contains("model.safetensors"), "{e}");
 }
