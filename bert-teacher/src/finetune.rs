@@ -99,20 +99,7 @@ impl FineTuneConfig {
     }
 }
 
-/// One finished epoch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Mean training cross-entropy over the epoch's examples.
-    pub train_loss: f64,
-    /// Dev accuracy after the epoch.
-    pub dev_accuracy: f64,
-    /// Wall-clock seconds of the epoch (training and dev evaluation).
-    pub seconds: f64,
-    /// Training throughput (training examples / training seconds, evaluation excluded).
-    pub examples_per_sec: f64,
-}
+pub use kd_core::record::EpochRecord;
 
 /// What [`fine_tune`] returns (also written to `out_dir/fine_tune.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -103,21 +103,7 @@ pub struct TrainOutput {
     pub history: Vec<EpochRecord>,
 }
 
-/// One epoch's figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EpochRecord {
-    /// Epoch number, 1-based.
-    pub epoch: usize,
-    /// Mean training loss over the epoch's examples.
-    pub train_loss: f64,
-    /// Dev accuracy after the epoch.
-    pub dev_accuracy: f64,
-    /// Wall-clock seconds of the epoch (training and dev evaluation).
-    pub seconds: f64,
-    /// Training examples per second (training steps only).
-    pub examples_per_sec: f64,
-}
+pub use kd_core::record::EpochRecord;
 
 /// Trains `model` (whose weights live in `vs`) on `train`, evaluating on `dev` after each epoch.
 ///

@@ -20,6 +20,7 @@ use kd_core::data::{
     load_split, submission_name, task_files, write_submission, Example, SplitFile, Task,
 };
 use kd_core::metrics::Confusion;
+use kd_core::record::EpochRecord;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -52,21 +53,8 @@ pub struct TrainSummary {
     /// Its dev accuracy (fraction).
     pub best_dev_accuracy: f64,
     /// Per-epoch records.
-    pub history: Vec<EpochSummary>,
+    pub history: Vec<EpochRecord>,
     /// Wall time of the stage.
-    pub seconds: f64,
-}
-
-/// One epoch of a [`TrainSummary`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EpochSummary {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Mean training loss.
-    pub train_loss: f64,
-    /// Dev accuracy (fraction).
-    pub dev_accuracy: f64,
-    /// Wall time.
     pub seconds: f64,
 }
 

@@ -4,9 +4,7 @@
 use crate::config::ExperimentConfig;
 use crate::log::RunLog;
 use crate::logln;
-use crate::pipeline::{
-    secs, transfer_to_examples, EpochSummary, TaskData, TrainSummary, TransferSummary,
-};
+use crate::pipeline::{secs, transfer_to_examples, TaskData, TrainSummary, TransferSummary};
 use crate::stage::Stage;
 use anyhow::{Context, Result};
 use bilstm_student::{StudentExample, StudentModel, TrainConfig, TrainOutput};
@@ -53,16 +51,7 @@ pub fn teacher(
     let summary = TrainSummary {
         best_epoch: out.best_epoch,
         best_dev_accuracy: out.best_dev_accuracy,
-        history: out
-            .history
-            .iter()
-            .map(|e| EpochSummary {
-                epoch: e.epoch,
-                train_loss: e.train_loss,
-                dev_accuracy: e.dev_accuracy,
-                seconds: e.seconds,
-            })
-            .collect(),
+        history: out.history,
         seconds: secs(t),
     };
     stage.finish(&summary)?;
@@ -166,20 +155,11 @@ pub fn label(
     Ok(())
 }
 
-fn summarise(out: &TrainOutput, t: Instant) -> TrainSummary {
+fn summarise(out: TrainOutput, t: Instant) -> TrainSummary {
     TrainSummary {
         best_epoch: out.best_epoch,
         best_dev_accuracy: out.best_dev_accuracy,
-        history: out
-            .history
-            .iter()
-            .map(|e| EpochSummary {
-                epoch: e.epoch,
-                train_loss: e.train_loss,
-                dev_accuracy: e.dev_accuracy,
-                seconds: e.seconds,
-            })
-            .collect(),
+        history: out.history,
         seconds: secs(t),
     }
 }
@@ -233,7 +213,7 @@ fn train_student(
         model.param_count_with_embeddings()
     );
     let out = bilstm_student::train(&model, &mut vs, train, dev, train_cfg, &stage.dir)?;
-    let summary = summarise(&out, t);
+    let summary = summarise(out, t);
     stage.finish(&summary)?;
     logln!(
         log,

@@ -22,5 +22,6 @@ pub mod metrics;
 pub mod optim;
 pub mod pos;
 pub mod progress;
+pub mod record;
 
 pub use error::{KdError, Result};
