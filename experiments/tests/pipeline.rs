@@ -138,6 +138,20 @@ fn sst2_smoke_outputs_and_resume_after_kill() {
     let softmax = read_csv(&full.join("softmax_t.csv"));
     assert_eq!(softmax.len(), 3, "softmax_t.csv: header + 2 classes");
 
+    // The result files are exactly what the reports crate reads: it renders tables and figures.
+    let results = tmp.path().join("results");
+    std::fs::create_dir_all(results.join("sst2")).unwrap();
+    for f in ["metrics.csv", "history.csv", "softmax_t.csv"] {
+        std::fs::copy(full.join(f), results.join("sst2").join(f)).unwrap();
+    }
+    let report = reports::run(&reports::RunArgs {
+        results: results.clone(),
+        out: tmp.path().join("report"),
+        published: None,
+    })
+    .unwrap_or_else(|e| panic!("reports cannot read the smoke run's results: {e}"));
+    assert!(report.written.iter().any(|p| p.ends_with("table1.md")));
+
     // Kill a second run once the distilled student has started, then resume it.
     let resumed = tmp.path().join("resumed");
     let mut child = bin("sst2")
