@@ -327,10 +327,7 @@ pub fn fine_tune_epochs(
             seconds: started.elapsed().as_secs_f64(),
             examples_per_sec: train.len() as f64 / train_seconds.max(1e-9),
         };
-        eprintln!(
-            "epoch {}: train loss {:.4}, dev acc {:.4}, {:.0} ex/s",
-            record.epoch, record.train_loss, record.dev_accuracy, record.examples_per_sec
-        );
+        eprintln!("teacher {record}");
         if output.best_epoch == 0 || record.dev_accuracy > output.best_dev_accuracy {
             teacher.save(out_dir)?;
             output.best_epoch = record.epoch;

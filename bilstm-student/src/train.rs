@@ -207,6 +207,11 @@ pub fn train(
             seconds: start.elapsed().as_secs_f64(),
             examples_per_sec: train.len() as f64 / train_secs.max(1e-9),
         });
+        if cfg.progress {
+            if let Some(record) = state.history.last() {
+                eprintln!("student {record}");
+            }
+        }
         if dev_accuracy > state.best_dev_accuracy {
             state.best_dev_accuracy = dev_accuracy;
             state.best_epoch = epoch;

@@ -40,14 +40,15 @@ pub fn example_bar(len: u64, label: &str, enabled: bool) -> ProgressBar {
 #[derive(Debug)]
 struct LogLines {
     interval: Duration,
-    last: Mutex<Option<Instant>>,
+    last: Mutex<Instant>,
 }
 
 impl LogLines {
     fn new(interval: Duration) -> Self {
+        // The first line comes one interval in: a loop shorter than that prints nothing.
         Self {
             interval,
-            last: Mutex::new(None),
+            last: Mutex::new(Instant::now()),
         }
     }
 
@@ -59,10 +60,9 @@ impl LogLines {
         let Ok(mut last) = self.last.lock() else {
             return;
         };
-        let due = last.is_none_or(|t| t.elapsed() >= self.interval);
-        if due {
+        if last.elapsed() >= self.interval {
             eprintln!("{line}");
-            *last = Some(Instant::now());
+            *last = Instant::now();
         }
     }
 }
