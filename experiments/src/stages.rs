@@ -294,14 +294,29 @@ pub fn softmax_t_example(
     teacher: &bert_teacher::Teacher,
     data: &TaskData,
 ) -> Result<()> {
-    // A mildly positive sentence of middling length shows the effect of T best; take the first dev
-    // sentence of 8-20 words (deterministic), else the first.
+    // A sentence of middling length that the teacher gets right shows the effect of T best: the
+    // first dev sentence of 8-20 words that it classifies correctly (deterministic), else the first.
     let dev = &data.dev[0].examples;
-    let pick = dev
+    let candidates: Vec<Example> = dev
         .iter()
-        .find(|e| (8..=20).contains(&e.text_a.split_whitespace().count()))
-        .unwrap_or(&dev[0]);
-    let logits = teacher.predict_logits(std::slice::from_ref(pick), 1, false)?;
+        .filter(|e| (8..=20).contains(&e.text_a.split_whitespace().count()))
+        .take(64)
+        .cloned()
+        .collect();
+    let candidates = if candidates.is_empty() {
+        vec![dev[0].clone()]
+    } else {
+        candidates
+    };
+    let k = teacher.num_labels();
+    let all = teacher.predict_logits(&candidates, 64, false)?;
+    let chosen = candidates
+        .iter()
+        .zip(all.chunks(k))
+        .position(|(e, z)| e.label == Some(crate::pipeline::argmax(z, k)[0]))
+        .unwrap_or(0);
+    let pick = &candidates[chosen];
+    let logits = &all[chosen * k..(chosen + 1) * k];
     #[derive(serde::Serialize)]
     struct Row<'a> {
         sentence: &'a str,
