@@ -59,11 +59,15 @@ struct Row {
     repeats: usize,
 }
 
-fn time_it(
+/// Wall times of the timed repetitions.
+struct Timing {
+    median: f64,
+    min: f64,
+    max: f64,
     repeats: usize,
-    label: &str,
-    mut f: impl FnMut() -> Result<()>,
-) -> Result<(f64, f64, f64)> {
+}
+
+fn time_it(repeats: usize, label: &str, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
     let mut times = Vec::new();
     for r in 0..repeats {
         let t = Instant::now();
@@ -76,7 +80,12 @@ fn time_it(
         );
     }
     times.sort_by(f64::total_cmp);
-    Ok((times[times.len() / 2], times[0], times[times.len() - 1]))
+    Ok(Timing {
+        median: times[times.len() / 2],
+        min: times[0],
+        max: times[times.len() - 1],
+        repeats,
+    })
 }
 
 fn run() -> Result<()> {
@@ -93,12 +102,23 @@ fn run() -> Result<()> {
     let n = sentences.len();
     let cfg = models::default_sst2_config()?;
     let device = tch::Device::cuda_if_available();
-    let device_name = if device.is_cuda() {
-        "cuda".to_string()
-    } else {
-        format!("cpu ({threads} threads)")
-    };
     let warm: Vec<Example> = sentences.iter().take(args.batch_size).cloned().collect();
+    let row =
+        |model: &str, params: usize, params_without_embeddings: usize, device: &str, t: Timing| {
+            Row {
+                model: model.into(),
+                params,
+                params_without_embeddings,
+                device: device.into(),
+                threads,
+                batch_size: args.batch_size,
+                sentences: n,
+                seconds_median: t.median,
+                seconds_min: t.min,
+                seconds_max: t.max,
+                repeats: t.repeats,
+            }
+        };
     let mut rows = Vec::new();
 
     let (student, _vs) = models::student(args.student.as_deref(), &cfg.student.model, &sentences)?;
@@ -112,56 +132,40 @@ fn run() -> Result<()> {
         })
         .collect();
     let _ = bilstm_student::predict(&student, &student_examples[..warm.len()], args.batch_size)?;
-    let (med, min, max) = time_it(args.repeats, "bilstm_soft", || {
+    let timing = time_it(args.repeats, "bilstm_soft", || {
         let _ = bilstm_student::predict(&student, &student_examples, args.batch_size)?;
         Ok(())
     })?;
-    rows.push(Row {
-        model: "bilstm_soft".into(),
-        params: student.param_count_with_embeddings(),
-        params_without_embeddings: student.param_count_without_embeddings(),
-        device: "cpu".into(),
-        threads,
-        batch_size: args.batch_size,
-        sentences: n,
-        seconds_median: med,
-        seconds_min: min,
-        seconds_max: max,
-        repeats: args.repeats,
-    });
+    rows.push(row(
+        "bilstm_soft",
+        student.param_count_with_embeddings(),
+        student.param_count_without_embeddings(),
+        "cpu",
+        timing,
+    ));
 
     let teacher = models::teacher(args.teacher.as_deref(), &cfg.paths.teacher_init, 2, device)?;
     teacher.predict_logits(&warm, args.batch_size, false)?;
     let teacher_repeats = args.teacher_repeats.unwrap_or(args.repeats);
-    let (med, min, max) = time_it(teacher_repeats, "teacher", || {
+    let timing = time_it(teacher_repeats, "teacher", || {
         teacher.predict_logits(&sentences, args.batch_size, false)?;
         Ok(())
     })?;
-    let emb = teacher.config().vocab_size * teacher.config().hidden_size
-        + teacher.config().max_position_embeddings * teacher.config().hidden_size
-        + teacher.config().type_vocab_size * teacher.config().hidden_size;
-    rows.push(Row {
-        model: "teacher".into(),
-        params: teacher.param_count(),
-        params_without_embeddings: teacher.param_count() - emb,
-        device: if device.is_cuda() {
-            "cuda".into()
-        } else {
-            "cpu".into()
-        },
-        threads,
-        batch_size: args.batch_size,
-        sentences: n,
-        seconds_median: med,
-        seconds_min: min,
-        seconds_max: max,
-        repeats: teacher_repeats,
-    });
+    let c = teacher.config();
+    let embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * c.hidden_size;
+    let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
+    rows.push(row(
+        "teacher",
+        teacher.param_count(),
+        teacher.param_count() - embeddings,
+        device_name,
+        timing,
+    ));
     experiments::results::write_csv(&args.out, &rows)?;
     for r in &rows {
         eprintln!(
-            "[table2] {:<12} {:>11} params ({:>10} without embeddings)  {:>8.2} s median over {} on {}",
-            r.model, r.params, r.params_without_embeddings, r.seconds_median, r.repeats, device_name
+            "[table2] {:<12} {:>11} params ({:>10} without embeddings)  {:>8.2} s median over {} on {} ({} threads)",
+            r.model, r.params, r.params_without_embeddings, r.seconds_median, r.repeats, r.device, r.threads
         );
     }
     eprintln!("[table2] wrote {}", args.out.display());
