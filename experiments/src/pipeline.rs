@@ -161,6 +161,14 @@ pub fn run(task: Task, args: &Args) -> Result<()> {
     );
 
     // 1. Teacher.
+    // The checkpoint's bytes, not only its path: new weights at the same path retrain the teacher.
+    let init_weights = cfg.paths.teacher_init.join("model.safetensors");
+    let init_digest = file_digest(&init_weights).with_context(|| {
+        format!(
+            "the teacher checkpoint {}",
+            cfg.paths.teacher_init.display()
+        )
+    })?;
     let teacher_stage = Stage::new(
         &out_dir,
         "teacher",
@@ -168,6 +176,7 @@ pub fn run(task: Task, args: &Args) -> Result<()> {
             &data.digest,
             &cfg.data,
             &cfg.paths.teacher_init,
+            &init_digest,
             &cfg.teacher.fine_tune,
         ),
     )?;
