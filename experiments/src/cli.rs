@@ -31,6 +31,10 @@ pub struct Args {
     /// Seed for every stage (overrides the config's).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Seed of the two students only (overrides student.seed): reruns just the students, reusing
+    /// the cached teacher, transfer set and logits.
+    #[arg(long)]
+    pub student_seed: Option<u64>,
     /// libtorch threads (overrides the config's; default all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -76,6 +80,9 @@ pub fn resolve_config(task: Task, args: &Args) -> Result<ExperimentConfig> {
     }
     if let Some(seed) = args.seed {
         cfg.seed = seed;
+    }
+    if let Some(seed) = args.student_seed {
+        cfg.student.seed = Some(seed);
     }
     if let Some(threads) = args.threads {
         cfg.threads = Some(threads);

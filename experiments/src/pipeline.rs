@@ -235,13 +235,21 @@ pub fn run(task: Task, args: &Args) -> Result<()> {
     // 6. Evaluation, submissions, result rows.
     let mut metrics = Vec::new();
     let mut history = Vec::new();
+    // A row's seed is the one its model was trained with (students may have their own).
+    let seed_of = |model: &str| {
+        if model == "teacher" {
+            cfg.seed
+        } else {
+            cfg.student.hard.seed
+        }
+    };
     let row = |model: &str, split: &str, metric: &str, value: f64| MetricRow {
         task: slug.into(),
         model: model.into(),
         split: split.into(),
         metric: metric.into(),
         value,
-        seed: cfg.seed,
+        seed: seed_of(model),
         config: cfg.name.clone(),
         git_rev: rev.clone(),
     };
@@ -312,7 +320,7 @@ pub fn run(task: Task, args: &Args) -> Result<()> {
                 train_loss: e.train_loss,
                 dev_accuracy: 100.0 * e.dev_accuracy,
                 seconds: e.seconds,
-                seed: cfg.seed,
+                seed: seed_of(model),
                 config: cfg.name.clone(),
             });
         }
