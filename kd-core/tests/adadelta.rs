@@ -3,24 +3,14 @@
 
 use kd_core::loss::hard_ce;
 use kd_core::optim::{linear_warmup_decay, Adadelta, AdadeltaConfig};
+mod common;
+
+use common::fixture;
 use serde_json::Value;
 use tch::{nn, Device, Kind, Tensor};
 
 /// |a - b| <= TOL * max(1, |b|), f64 throughout.
 const TOL: f64 = 1e-10;
-
-fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "missing fixture {}: {e}; regenerate with .venv-fixtures/bin/python kd-core/tests/fixtures/gen_fixtures.py",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("fixture is valid JSON")
-}
 
 fn flat(v: &Value) -> Vec<f64> {
     match v {

@@ -4,6 +4,9 @@
 use kd_core::loss::{
     hard_ce, kl_div, mse_logits, mse_logits_elementwise, soft_ce, softmax_t, DistillLoss, SoftLoss,
 };
+mod common;
+
+use common::fixture;
 use serde_json::Value;
 use tch::{Kind, Tensor};
 
@@ -11,19 +14,6 @@ use tch::{Kind, Tensor};
 const TOL_F64: f64 = 1e-10;
 const TOL_F32: f64 = 1e-5;
 const TEMPS: [f64; 5] = [0.5, 1.0, 2.0, 5.0, 10.0];
-
-fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "missing fixture {}: {e}; regenerate with .venv-fixtures/bin/python kd-core/tests/fixtures/gen_fixtures.py",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("fixture is valid JSON")
-}
 
 fn matrix(v: &Value, kind: Kind) -> Tensor {
     let rows = v.as_array().expect("matrix rows");
