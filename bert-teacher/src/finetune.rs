@@ -10,16 +10,16 @@
 //! moments cannot be read out through tch, so they restart from zero at a resumed epoch (the one
 //! difference from an uninterrupted run; late in the decay the LR is small and the effect minor).
 
-use crate::batching::training_batches;
 use crate::bert::NO_DECAY_GROUP;
 use crate::checkpoint::{load_safetensors, save_safetensors};
 use crate::error::{Result, TeacherError};
 use crate::fingerprint::examples_fingerprint;
-use crate::progress::example_bar;
 use crate::teacher::Teacher;
 use crate::tokenize::{collate, Encoded};
+use kd_core::batching::plan_batches;
 use kd_core::data::Example;
 use kd_core::optim::linear_warmup_decay;
+use kd_core::progress::example_bar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -29,6 +29,9 @@ use tch::{nn, Device, Tensor};
 
 /// Gradient-norm clipping threshold (HF Trainer's `max_grad_norm` default).
 pub const MAX_GRAD_NORM: f64 = 1.0;
+
+/// Batches per length-sorting pool of a training epoch (see [`kd_core::batching::plan_batches`]).
+pub const POOL_BATCHES: usize = 50;
 
 /// Fine-tuning hyper-parameters. Defaults are the usual BERT recipe for GLUE.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,19 +129,10 @@ struct ResumeState {
 }
 
 fn gold_labels(examples: &[Example], num_labels: usize, split: &str) -> Result<Vec<i64>> {
-    examples
-        .iter()
-        .enumerate()
-        .map(|(i, ex)| match ex.label {
-            Some(l) if l < num_labels => Ok(l as i64),
-            Some(l) => Err(TeacherError::InvalidArgument(format!(
-                "{split} example {i}: label {l} out of range for num_labels {num_labels}"
-            ))),
-            None => Err(TeacherError::InvalidArgument(format!(
-                "{split} example {i} has no label"
-            ))),
-        })
-        .collect()
+    let labels =
+        kd_core::labels::checked_labels(examples.iter().map(|e| e.label), num_labels, split)
+            .map_err(|e| TeacherError::InvalidArgument(e.to_string()))?;
+    Ok(labels.into_iter().map(|l| l as i64).collect())
 }
 
 fn accuracy(logits: &[f32], gold: &[i64], num_labels: usize) -> f64 {
@@ -289,15 +283,12 @@ pub fn fine_tune_epochs(
     for epoch in start_epoch..end_epoch {
         let started = Instant::now();
         // Seeds depend on (seed, epoch) only, so a resumed epoch replays the same batches/dropout.
-        let epoch_seed = cfg
-            .seed
-            .wrapping_mul(1_000_003)
-            .wrapping_add(epoch as u64 + 1);
+        let epoch_seed = kd_core::seed::epoch_seed(cfg.seed, epoch + 1);
         tch::manual_seed(epoch_seed as i64);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
-        let batches = training_batches(&lengths, cfg.batch_size, &mut rng);
+        let batches = plan_batches(&lengths, cfg.batch_size, POOL_BATCHES, &mut rng);
         let bar = example_bar(
-            train.len(),
+            train.len() as u64,
             &format!("epoch {}/{}", epoch + 1, cfg.epochs),
             true,
         );

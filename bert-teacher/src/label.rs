@@ -5,9 +5,9 @@
 use crate::checkpoint::{read_f32, write_f32};
 use crate::error::{Result, TeacherError};
 use crate::fingerprint::examples_fingerprint;
-use crate::progress::example_bar;
 use crate::teacher::Teacher;
 use kd_core::data::Example;
+use kd_core::progress::example_bar;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -73,7 +73,7 @@ pub fn label_resumable(
     }
 
     let mut logits = Vec::with_capacity(examples.len() * num_labels);
-    let bar = example_bar(examples.len(), "label", true);
+    let bar = example_bar(examples.len() as u64, "label", true);
     for (index, chunk) in examples.chunks(chunk_size).enumerate() {
         let path = chunk_path(work_dir, index);
         let values = if path.exists() {

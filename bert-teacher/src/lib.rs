@@ -15,14 +15,12 @@
 //! classifier, and a fresh pooler for checkpoints without one, is added as HF's
 //! `BertForSequenceClassification` would (see [`bert::pooler`] for why).
 
-pub mod batching;
 pub mod bert;
 pub mod checkpoint;
 pub mod error;
 pub mod finetune;
 mod fingerprint;
 pub mod label;
-pub mod progress;
 pub mod teacher;
 pub mod tokenize;
 

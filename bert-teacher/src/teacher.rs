@@ -6,13 +6,13 @@
 //! pooler / classifier where the checkpoint has none, see [`crate::bert::pooler`]),
 //! [`Teacher::load`] a fine-tuned one written by [`crate::fine_tune`].
 
-use crate::batching::inference_batches;
 use crate::bert::{BertConfig, BertForSequenceClassification};
 use crate::checkpoint::{load_safetensors, save_safetensors, LoadReport};
 use crate::error::{Result, TeacherError};
-use crate::progress::example_bar;
 use crate::tokenize::{collate, Encoded, TeacherTokenizer};
+use kd_core::batching::sorted_batches;
 use kd_core::data::Example;
+use kd_core::progress::example_bar;
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind};
 
@@ -226,9 +226,9 @@ impl Teacher {
         let num_labels = self.num_labels();
         let mut out = vec![0f32; encoded.len() * num_labels];
         let lengths: Vec<usize> = encoded.iter().map(|e| e.ids.len()).collect();
-        let bar = example_bar(encoded.len(), "predict", progress);
+        let bar = example_bar(encoded.len() as u64, "predict", progress);
         tch::no_grad(|| -> Result<()> {
-            for batch in inference_batches(&lengths, batch_size) {
+            for batch in sorted_batches(&lengths, batch_size) {
                 let refs: Vec<&Encoded> = batch.iter().map(|&i| &encoded[i]).collect();
                 let input = collate(&refs, self.tokenizer.pad_id()).to_device(self.device);
                 let logits = self.model.forward_t(&input, false)?;

@@ -5,8 +5,6 @@
 
 use crate::vocab::PAD_ID;
 use kd_core::{KdError, Result};
-use rand::seq::SliceRandom;
-use rand::Rng;
 use tch::Tensor;
 
 /// Bucket lengths; longer sentences are padded to the next multiple of the last step (64).
@@ -114,42 +112,11 @@ fn pad<'a>(seqs: impl Iterator<Item = &'a [i64]> + Clone) -> (Tensor, Tensor) {
     )
 }
 
-/// The training batches of one epoch, as example indices: the examples are shuffled, cut into
-/// pools of `pool_batches * batch_size`, each pool is sorted by length and cut into batches,
-/// and the batch order is shuffled (torchtext's `BucketIterator`). Only the epoch's last batch
-/// can be short. `pool_batches = 1` is a plain shuffle.
-pub fn plan_batches<R: Rng>(
-    lengths: &[usize],
-    batch_size: usize,
-    pool_batches: usize,
-    rng: &mut R,
-) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..lengths.len()).collect();
-    order.shuffle(rng);
-    let pool = batch_size.max(1) * pool_batches.max(1);
-    let mut batches = Vec::new();
-    for chunk in order.chunks_mut(pool) {
-        chunk.sort_by_key(|&i| lengths[i]);
-        batches.extend(chunk.chunks(batch_size.max(1)).map(<[usize]>::to_vec));
-    }
-    batches.shuffle(rng);
-    batches
-}
-
-/// Inference batches: all examples sorted by length, cut into `batch_size` chunks.
-pub fn sorted_batches(lengths: &[usize], batch_size: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..lengths.len()).collect();
-    order.sort_by_key(|&i| lengths[i]);
-    order
-        .chunks(batch_size.max(1))
-        .map(<[usize]>::to_vec)
-        .collect()
-}
+pub use kd_core::batching::{plan_batches, sorted_batches};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
 
     #[test]
     fn buckets_cover_every_length() {
@@ -157,17 +124,6 @@ mod tests {
         assert_eq!(bucket_len(9), 12);
         assert_eq!(bucket_len(128), 128);
         assert_eq!(bucket_len(129), 192);
-    }
-
-    #[test]
-    fn plan_covers_each_example_once_with_full_batches() {
-        let lengths: Vec<usize> = (0..103).map(|i| (i * 7) % 31 + 1).collect();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let batches = plan_batches(&lengths, 10, 4, &mut rng);
-        let mut seen: Vec<usize> = batches.concat();
-        seen.sort();
-        assert_eq!(seen, (0..103).collect::<Vec<_>>());
-        assert_eq!(batches.iter().filter(|b| b.len() != 10).count(), 1);
     }
 
     #[test]

@@ -173,7 +173,7 @@ pub fn train(
     while state.epochs_done < cfg.epochs && !state.stopped_early {
         let epoch = state.epochs_done + 1;
         let start = Instant::now();
-        let epoch_seed = cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64);
+        let epoch_seed = kd_core::seed::epoch_seed(cfg.seed, epoch);
         tch::manual_seed(epoch_seed as i64);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
         let batches = plan_batches(&lengths, cfg.batch_size, cfg.sort_pool_batches, &mut rng);
@@ -285,19 +285,7 @@ fn encode_all(model: &StudentModel, examples: &[StudentExample]) -> Result<Vec<E
 }
 
 fn labels_of(examples: &[StudentExample], set: &str, num_classes: usize) -> Result<Vec<usize>> {
-    examples
-        .iter()
-        .enumerate()
-        .map(|(i, e)| match e.label {
-            Some(l) if l < num_classes => Ok(l),
-            Some(l) => Err(KdError::InvalidArgument(format!(
-                "{set} example {i}: label {l} out of range for {num_classes} classes"
-            ))),
-            None => Err(KdError::InvalidArgument(format!(
-                "{set} example {i} has no label"
-            ))),
-        })
-        .collect()
+    kd_core::labels::checked_labels(examples.iter().map(|e| e.label), num_classes, set)
 }
 
 /// The training targets, gathered per batch.

@@ -19,7 +19,7 @@ use kd_core::augment::{read_transfer_set, TransferExample};
 use kd_core::data::{
     load_split, submission_name, task_files, write_submission, Example, SplitFile, Task,
 };
-use kd_core::metrics::Confusion;
+use kd_core::metrics::{argmax, Confusion};
 use kd_core::record::EpochRecord;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -358,18 +358,6 @@ pub fn confusion(logits: &[f32], k: usize, labels: &[usize], path: &Path) -> Res
         conf.add(p, y);
     }
     Ok(conf)
-}
-
-/// Row-wise argmax of row-major logits.
-pub fn argmax(logits: &[f32], k: usize) -> Vec<usize> {
-    logits
-        .chunks(k)
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .fold(0, |best, (i, &v)| if v > row[best] { i } else { best })
-        })
-        .collect()
 }
 
 /// Seconds since `t`.

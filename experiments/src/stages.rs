@@ -313,7 +313,7 @@ pub fn softmax_t_example(
     let chosen = candidates
         .iter()
         .zip(all.chunks(k))
-        .position(|(e, z)| e.label == Some(crate::pipeline::argmax(z, k)[0]))
+        .position(|(e, z)| e.label == Some(kd_core::metrics::argmax(z, k)[0]))
         .unwrap_or(0);
     let pick = &candidates[chosen];
     let logits = &all[chosen * k..(chosen + 1) * k];

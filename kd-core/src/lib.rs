@@ -12,16 +12,24 @@
 //! - [`augment`]: the transfer-set augmentation of §3.2 (masking, POS-guided replacement, n-grams).
 //! - [`progress`]: progress bars that also work in log files.
 //! - [`io`]: atomic file writes, so that a killed run never leaves a half-written file.
+//! - [`batching`]: length-bucketed batch plans; [`seed`]: per-epoch seeds; [`labels`]: checked
+//!   labels — the scaffolding every training loop shares.
+//! - [`classifier`]: the [`Classifier`] trait every trained model implements.
 
 pub mod augment;
+pub mod batching;
+pub mod classifier;
 pub mod data;
 pub mod error;
 pub mod io;
+pub mod labels;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
 pub mod pos;
 pub mod progress;
 pub mod record;
+pub mod seed;
 
+pub use classifier::Classifier;
 pub use error::{KdError, Result};

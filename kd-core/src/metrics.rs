@@ -1,5 +1,5 @@
 //! Evaluation metrics of Tang et al. 2019, §4.1: accuracy (SST-2, MNLI) and F1 of the positive
-//! class (QQP), as fractions in `[0, 1]` (the paper's tables multiply by 100).
+//! class (QQP, via [`Confusion::f1`]), as fractions in `[0, 1]` (the paper's tables multiply by 100).
 //!
 //! Degenerate cases follow scikit-learn with `zero_division=0`: an empty evaluation has accuracy
 //! 0, and F1 is 0 when there are no true positives (in particular with no positive predictions
@@ -18,25 +18,6 @@ pub fn accuracy(preds: &[usize], labels: &[usize]) -> f64 {
     }
     let correct = preds.iter().zip(labels).filter(|(p, y)| p == y).count();
     correct as f64 / preds.len() as f64
-}
-
-/// F1 of class `positive` against all others: `2 TP / (2 TP + FP + FN)`, the harmonic mean of
-/// precision and recall (0 when `TP = 0`).
-///
-/// # Panics
-/// If the lengths differ.
-pub fn f1_binary(preds: &[usize], labels: &[usize], positive: usize) -> f64 {
-    check_lengths(preds, labels);
-    let (mut tp, mut fp, mut fn_) = (0u64, 0u64, 0u64);
-    for (&p, &y) in preds.iter().zip(labels) {
-        match (p == positive, y == positive) {
-            (true, true) => tp += 1,
-            (true, false) => fp += 1,
-            (false, true) => fn_ += 1,
-            (false, false) => {}
-        }
-    }
-    f1_from_counts(tp, fp, fn_)
 }
 
 fn f1_from_counts(tp: u64, fp: u64, fn_: u64) -> f64 {
@@ -132,6 +113,23 @@ impl Confusion {
     }
 }
 
+/// Row-wise argmax of row-major logits `[n, classes]` (first index on ties, as `torch.argmax`;
+/// a NaN never wins). An empty slice gives no rows.
+///
+/// # Panics
+/// If `classes` is 0.
+pub fn argmax(logits: &[f32], classes: usize) -> Vec<usize> {
+    assert!(classes > 0, "argmax: classes must be > 0");
+    logits
+        .chunks(classes)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold(0, |best, (i, &v)| if v > row[best] { i } else { best })
+        })
+        .collect()
+}
+
 /// Row-wise argmax of `[batch, classes]` logits (first index on ties, as `torch.argmax`).
 ///
 /// # Panics
@@ -155,6 +153,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn argmax_takes_the_first_of_ties() {
+        assert_eq!(argmax(&[0.1, 0.9, 0.5, 0.5, 2.0, -1.0], 2), vec![1, 0, 0]);
+        assert_eq!(argmax(&[1.0, 3.0, 3.0], 3), vec![1]);
+        assert!(argmax(&[], 2).is_empty());
+        let t = Tensor::from_slice(&[0.1f32, 0.9, 0.5, 0.5, 2.0, -1.0]).view([3, 2]);
+        assert_eq!(argmax_rows(&t), vec![1, 0, 0]);
+    }
+
+    #[test]
     fn accuracy_counts_matches() {
         assert_eq!(accuracy(&[0, 1, 1, 0], &[0, 1, 0, 0]), 0.75);
         assert_eq!(accuracy(&[2, 2], &[2, 2]), 1.0);
@@ -167,21 +174,26 @@ mod tests {
         accuracy(&[0, 1, 1], &[0, 1]);
     }
 
+    fn confusion_of(preds: &[usize], labels: &[usize], k: usize) -> Confusion {
+        let mut c = Confusion::new(k);
+        preds.iter().zip(labels).for_each(|(&p, &y)| c.add(p, y));
+        c
+    }
+
     #[test]
-    fn f1_binary_values_and_edge_cases() {
+    fn f1_values_and_edge_cases() {
         // TP = 2, FP = 1, FN = 1: precision = recall = 2/3.
-        let (preds, labels) = ([1, 1, 1, 0, 0], [1, 1, 0, 1, 0]);
-        assert!((f1_binary(&preds, &labels, 1) - 2.0 / 3.0).abs() < 1e-15);
+        let c = confusion_of(&[1, 1, 1, 0, 0], &[1, 1, 0, 1, 0], 2);
+        assert!((c.f1(1) - 2.0 / 3.0).abs() < 1e-15);
         // Class 0 as positive: TP = 1, FP = 1, FN = 1.
-        assert!((f1_binary(&preds, &labels, 0) - 0.5).abs() < 1e-15);
+        assert!((c.f1(0) - 0.5).abs() < 1e-15);
         // No positive predictions -> 0 (not NaN).
-        assert_eq!(f1_binary(&[0, 0, 0], &[1, 0, 1], 1), 0.0);
+        assert_eq!(confusion_of(&[0, 0, 0], &[1, 0, 1], 2).f1(1), 0.0);
         // No positive labels and no positive predictions -> 0.
-        assert_eq!(f1_binary(&[0, 0], &[0, 0], 1), 0.0);
+        assert_eq!(confusion_of(&[0, 0], &[0, 0], 2).f1(1), 0.0);
         // Only false positives -> 0.
-        assert_eq!(f1_binary(&[1, 1], &[0, 0], 1), 0.0);
-        assert_eq!(f1_binary(&[1, 0, 1], &[1, 0, 1], 1), 1.0);
-        assert_eq!(f1_binary(&[], &[], 1), 0.0);
+        assert_eq!(confusion_of(&[1, 1], &[0, 0], 2).f1(1), 0.0);
+        assert_eq!(confusion_of(&[1, 0, 1], &[1, 0, 1], 2).f1(1), 1.0);
     }
 
     #[test]
@@ -197,12 +209,8 @@ mod tests {
         assert_eq!(confusion.count(1, 2), 1);
         assert_eq!(confusion.count(0, 0), 2);
         assert_eq!(confusion.accuracy(), accuracy(&preds, &labels));
-        for c in 0..3 {
-            assert!(
-                (confusion.f1(c) - f1_binary(&preds, &labels, c)).abs() < 1e-15,
-                "class {c}"
-            );
-        }
+        // Class 2: TP 2, FP 1 (pred 2, label 1), FN 1 (pred 1, label 2).
+        assert!((confusion.f1(2) - 4.0 / 6.0).abs() < 1e-15);
         let empty = Confusion::new(2);
         assert_eq!(
             (empty.accuracy(), empty.f1(1), empty.total()),

@@ -25,7 +25,7 @@ pub use distill::{DistillLoss, SoftLoss};
 pub use hard::hard_ce;
 pub use mse::{mse_logits, mse_logits_elementwise};
 pub use soft::{kl_div, soft_ce};
-pub use softmax::softmax_t;
+pub use softmax::{softmax_rows, softmax_t};
 
 use crate::{KdError, Result};
 use tch::{Kind, Tensor};
