@@ -1,96 +1,145 @@
-//! The command line shared by the `sst2`, `qqp` and `mnli` binaries.
+//! The command line shared by the `sst2`, `qqp` and `mnli` binaries: arguments → a checked
+//! [`RunSpec`] → [`crate::pipeline::run`].
 
-use crate::config::ExperimentConfig;
-use anyhow::{bail, Context, Result};
-use clap::Parser;
+use crate::config::layered::{self, Source};
+use crate::config::{ExperimentConfig, Overrides};
+use crate::names::task_slug;
+use crate::pipeline::RunSpec;
+use anyhow::{bail, Result};
+use clap::{CommandFactory, FromArgMatches, Parser};
 use kd_core::data::Task;
 use std::path::{Path, PathBuf};
 
 /// Command-line arguments (the interface other tools rely on: keep it stable).
 #[derive(Debug, Parser)]
 #[command(
-    about = "Distil a fine-tuned BERT teacher into a BiLSTM student (Tang et al. 2019): fine-tune the \
-             teacher, build and label the augmented transfer set, train the hard-label and distilled \
-             students, evaluate on dev, write GLUE submissions and metrics.csv.",
-    after_help = "Stages are cached under <out-dir>/stages/ keyed by the settings they depend on: re-running \
-                  the same command resumes where a killed run stopped, and changing only student settings \
-                  reuses the teacher, transfer set and logits.\n\n--smoke keeps 48 training, 24 dev and 16 test \
-                  examples per split, 1 teacher epoch, n_iter 2 and 2 student epochs."
+    about = "Distil a fine-tuned BERT teacher into BiLSTM students (Tang et al. 2019): fine-tune the \
+             teacher, build and label the augmented transfer set, train every student variant of the \
+             config, evaluate on dev, write GLUE submissions and the result CSVs."
 )]
 pub struct Args {
-    /// Experiment config (YAML). Default: experiments/configs/<task>.yaml, or the copy compiled
-    /// into the binary when that file is not there.
+    /// Experiment config (YAML; may `extends:` another). Default: experiments/configs/<task>.yaml,
+    /// or the copy compiled into the binary when that file is not there.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// GLUE data: either the folder holding <Task>/train.tsv (e.g. data/glue) or the task folder itself.
     #[arg(long, default_value = "data/glue")]
     pub data_dir: PathBuf,
-    /// Output dir. Default: runs/<task>/<config name>.
+    /// Output dir of this run's result files. Default: runs/<task>/<config name>.
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// The stage store shared by runs (teacher, transfer sets, labels, students).
+    #[arg(long, default_value = "runs/store")]
+    pub store: PathBuf,
     /// Seed for every stage (overrides the config's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Seed of the two students only (overrides student.seed): reruns just the students, reusing
-    /// the cached teacher, transfer set and logits.
-    #[arg(long)]
+    /// Seed of every student variant (overrides the config's seeds): reruns just the students,
+    /// reusing the cached teacher, transfer set and logits.
+    #[arg(long, conflicts_with = "student_seeds")]
     pub student_seed: Option<u64>,
+    /// Seeds of every student variant, comma-separated (e.g. 0,1,2).
+    #[arg(long, value_delimiter = ',')]
+    pub student_seeds: Option<Vec<u64>>,
     /// libtorch threads (overrides the config's; default all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Run every stage on a few dozen examples (well under a minute).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
+    /// Where the teacher runs: auto (CUDA when available), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    pub device: DeviceArg,
+    /// Run every stage on a few dozen examples (well under a minute): the smoke overlay below.
     #[arg(long)]
     pub smoke: bool,
 }
 
-/// The config shipped for each task, compiled in.
-pub fn embedded_config(task: Task) -> &'static str {
-    match task {
-        Task::Sst2 => include_str!("../configs/sst2.yaml"),
-        Task::Qqp => include_str!("../configs/qqp.yaml"),
-        Task::Mnli => include_str!("../configs/mnli.yaml"),
-    }
+/// A `--device` value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeviceArg {
+    /// CUDA when available, else the CPU.
+    Auto,
+    /// A fixed device.
+    Fixed(tch::Device),
 }
 
-/// Short task name used in paths and result rows.
-pub fn task_slug(task: Task) -> &'static str {
-    match task {
-        Task::Sst2 => "sst2",
-        Task::Qqp => "qqp",
-        Task::Mnli => "mnli",
-    }
-}
-
-/// Loads the config the arguments ask for and applies the overrides.
-pub fn resolve_config(task: Task, args: &Args) -> Result<ExperimentConfig> {
-    let default_path = PathBuf::from(format!("experiments/configs/{}.yaml", task_slug(task)));
-    let mut cfg = match &args.config {
-        Some(path) => ExperimentConfig::from_yaml_file(path)?,
-        None if default_path.exists() => ExperimentConfig::from_yaml_file(&default_path)?,
-        None => {
-            ExperimentConfig::from_yaml_str(embedded_config(task)).context("the built-in config")?
+impl DeviceArg {
+    /// The device to use.
+    pub fn resolve(self) -> Result<tch::Device> {
+        match self {
+            DeviceArg::Auto => Ok(tch::Device::cuda_if_available()),
+            DeviceArg::Fixed(tch::Device::Cuda(n)) => {
+                let count = tch::Cuda::device_count();
+                if (n as i64) >= count {
+                    bail!("--device cuda:{n}: this machine has {count} CUDA device(s)");
+                }
+                Ok(tch::Device::Cuda(n))
+            }
+            DeviceArg::Fixed(d) => Ok(d),
         }
+    }
+}
+
+/// Parses `auto`, `cpu`, `cuda`, `cuda:N`.
+pub fn parse_device(s: &str) -> std::result::Result<DeviceArg, String> {
+    match s {
+        "auto" => Ok(DeviceArg::Auto),
+        "cpu" => Ok(DeviceArg::Fixed(tch::Device::Cpu)),
+        "cuda" => Ok(DeviceArg::Fixed(tch::Device::Cuda(0))),
+        _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(n)) => Ok(DeviceArg::Fixed(tch::Device::Cuda(n))),
+            _ => Err(format!("expected auto, cpu, cuda or cuda:N, got {s:?}")),
+        },
+    }
+}
+
+/// `--help`'s closing text, with the smoke overlay shown from its file.
+fn after_help() -> String {
+    format!(
+        "Stages live in the store (--store, default runs/store/) keyed by the contents of their inputs \
+         and the settings they depend on: re-running the same command resumes where a killed run \
+         stopped, and another config that shares a stage (an ablation) reuses it.\n\n\
+         --smoke applies experiments/configs/smoke.yaml over the config (its students.train and \
+         augment keys also over every variant's own), and appends -smoke to the run's name:\n{}",
+        layered::overlay_help(layered::SMOKE_OVERLAY)
+    )
+}
+
+/// Loads the config the arguments ask for, applies the overrides and checks it all.
+pub fn resolve_config(task: Task, args: &Args) -> Result<ExperimentConfig> {
+    let name = format!("{}.yaml", task_slug(task));
+    let default_path = PathBuf::from("experiments/configs").join(&name);
+    let source = match &args.config {
+        Some(path) => Source::File(path.clone()),
+        None if default_path.exists() => Source::File(default_path),
+        None => Source::Embedded(
+            layered::EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(n, _)| *n)
+                .unwrap_or("sst2.yaml"),
+        ),
     };
+    let overrides = Overrides {
+        seed: args.seed,
+        student_seeds: args
+            .student_seeds
+            .clone()
+            .or(args.student_seed.map(|s| vec![s])),
+        threads: args.threads.map(|t| t as usize),
+        smoke: args.smoke,
+    };
+    let label = match &source {
+        Source::File(p) => p.display().to_string(),
+        Source::Embedded(n) => format!("built-in {n}"),
+    };
+    let cfg = ExperimentConfig::load(&source, &overrides)
+        .map_err(|e| anyhow::anyhow!("{label}: {e:#}"))?;
     if cfg.task != task {
         bail!(
-            "the config is for task {:?}, but this binary runs {:?}",
+            "{label}: the config is for task {:?}, but this binary runs {:?}",
             cfg.task,
             task
         );
     }
-    if let Some(seed) = args.seed {
-        cfg.seed = seed;
-    }
-    if let Some(seed) = args.student_seed {
-        cfg.student.seed = Some(seed);
-    }
-    if let Some(threads) = args.threads {
-        cfg.threads = Some(threads);
-    }
-    if args.smoke {
-        cfg.apply_smoke();
-    }
-    cfg.resolve_seeds();
     Ok(cfg)
 }
 
@@ -113,6 +162,22 @@ pub fn task_dir(task: Task, dir: &Path) -> Result<PathBuf> {
     )
 }
 
+/// The run the arguments describe.
+pub fn run_spec(task: Task, args: &Args) -> Result<RunSpec> {
+    let cfg = resolve_config(task, args)?;
+    let out_dir = args
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(task_slug(task)).join(&cfg.name));
+    Ok(RunSpec {
+        data_dir: task_dir(task, &args.data_dir)?,
+        out_dir,
+        store: args.store.clone(),
+        device: args.device.resolve()?,
+        cfg,
+    })
+}
+
 /// Entry point of the task binaries: parses arguments, runs the pipeline, prints one error line
 /// (with its cause chain) and exits 1 on failure.
 pub fn main(task: Task) {
@@ -131,11 +196,22 @@ pub fn main(task: Task) {
             .unwrap_or_default();
         eprintln!("error: internal error: {first}{at}");
     }));
-    let args = Args::parse();
-    match std::panic::catch_unwind(|| crate::pipeline::run(task, &args)) {
+    let matches = Args::command().after_help(after_help()).get_matches();
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(a) => a,
+        Err(e) => e.exit(),
+    };
+    let result = std::panic::catch_unwind(|| {
+        let spec = run_spec(task, &args)?;
+        crate::pipeline::run(&spec)
+    });
+    match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            eprintln!("error: {e:#}");
+            // Several config problems come as several lines, each naming its key.
+            for line in format!("{e:#}").lines() {
+                eprintln!("error: {line}");
+            }
             std::process::exit(1);
         }
         Err(_) => std::process::exit(101),

@@ -1,7 +1,7 @@
 //! The comparison with the paper printed at the end of a run: our dev numbers beside the paper's
 //! GLUE test numbers (Table 1). SST-2's test labels are not public, so ours are dev numbers.
 
-use crate::cli::task_slug;
+use crate::names::task_slug;
 use crate::results::{published, MetricRow};
 use kd_core::data::Task;
 

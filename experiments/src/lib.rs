@@ -1,15 +1,22 @@
 //! # experiments
 //!
 //! The pipeline that regenerates the paper's Table 1 rows (Tang et al. 2019, §4) for one task with
-//! one command, and the measurements behind Table 2. The binaries `sst2`, `qqp` and `mnli` are thin
-//! entry points over [`cli::main`]; `table2` and `bench` measure speed and size.
+//! one command, the ablation grid that explains them, and the measurements behind Table 2. The
+//! binaries `sst2`, `qqp` and `mnli` are thin entry points over [`cli::main`]; `table2` and `bench`
+//! measure speed and size.
+//!
+//! Modules form a one-way stack — each uses only those listed after it:
+//! [`cli`] → [`pipeline`] → [`stages`] → [`store`], [`data`], [`config`], [`models`],
+//! [`results`], [`compare`], [`names`], [`log`].
 
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod data;
 pub mod log;
 pub mod models;
+pub mod names;
 pub mod pipeline;
 pub mod results;
-pub mod stage;
 pub mod stages;
+pub mod store;

@@ -2,16 +2,19 @@
 //! when one is given, else the untrained model of the default configuration — size and speed do
 //! not depend on the weights.
 
-use crate::cli::embedded_config;
 use crate::config::ExperimentConfig;
 use anyhow::{Context, Result};
 use bilstm_student::{EmbeddingMode, StudentConfig, StudentModel, Vocab, WordVectors};
-use kd_core::data::{Example, Task};
+use kd_core::data::Example;
 use std::path::Path;
 
 /// The default SST-2 configuration (from `experiments/configs/sst2.yaml`, compiled in).
 pub fn default_sst2_config() -> Result<ExperimentConfig> {
-    ExperimentConfig::from_yaml_str(embedded_config(Task::Sst2)).context("the built-in sst2 config")
+    ExperimentConfig::load(
+        &crate::config::layered::Source::Embedded("sst2.yaml"),
+        &crate::config::Overrides::default(),
+    )
+    .context("the built-in sst2 config")
 }
 
 /// The teacher from a fine-tuned dir, else MiniLM from `init_dir` with a fresh head.

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+
 use std::path::Path;
 
 /// One row of `metrics.csv`.
@@ -47,6 +48,58 @@ pub struct HistoryRow {
     pub config: String,
 }
 
+/// One row of `variants.csv`: what each evaluated student variant is (one row per variant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantRow {
+    /// Task name.
+    pub task: String,
+    /// The config name.
+    pub config: String,
+    /// The variant's name (the `model` of metrics.csv).
+    pub model: String,
+    /// Whether every Δ is measured against this variant.
+    pub baseline: bool,
+    /// `train` or `transfer`.
+    pub data: String,
+    /// `gold`, `inherited`, `teacher_argmax` or `teacher_logits`.
+    pub targets: String,
+    /// `hard` or `distill`.
+    pub objective: String,
+    /// Weight of the hard term (1 for `hard`).
+    pub alpha: f64,
+    /// `none`, `mse`, `mse_elementwise`, `soft_ce` or `kl`.
+    pub soft: String,
+    /// Temperature of the soft term (1 where unused).
+    pub temperature: f64,
+    /// The transfer set's n_iter (0 for `train` data).
+    pub n_iter: usize,
+    /// Examples trained on.
+    pub transfer_size: usize,
+    /// One line.
+    pub description: String,
+}
+
+/// One row of `dev_predictions.csv`: a model's prediction for one dev example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DevPredictionRow {
+    /// Task name.
+    pub task: String,
+    /// The config name.
+    pub config: String,
+    /// The model (variant) name.
+    pub model: String,
+    /// Its seed.
+    pub seed: u64,
+    /// The dev split.
+    pub split: String,
+    /// 0-based index of the example in the split (after the config's limits).
+    pub example: usize,
+    /// Gold label.
+    pub label: usize,
+    /// Predicted label.
+    pub prediction: usize,
+}
+
 /// Writes `rows` as CSV with a header, atomically.
 pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let mut wtr = csv::Writer::from_writer(Vec::new());
@@ -56,17 +109,6 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let bytes = wtr.into_inner().context("flushing CSV")?;
     kd_core::io::atomic_write_bytes(path, &bytes)
         .with_context(|| format!("writing {}", path.display()))
-}
-
-/// Reads a CSV written by [`write_csv`].
-pub fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut rdr =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut rows = Vec::new();
-    for (i, row) in rdr.deserialize().enumerate() {
-        rows.push(row.with_context(|| format!("{}:{}", path.display(), i + 2))?);
-    }
-    Ok(rows)
 }
 
 /// The short git revision of the working tree, with `-dirty` when it has uncommitted changes;

@@ -89,9 +89,9 @@ fn run() -> Result<()> {
     let secs = match kind {
         Kind::StudentTrain => {
             let (model, mut vs) =
-                models::fresh_student(&cfg.student.model, models::texts(&all), 0)?;
+                models::fresh_student(&cfg.students.model, models::texts(&all), 0)?;
             let tmp = tempfile::tempdir()?;
-            let mut tc = cfg.student.hard.clone();
+            let mut tc = cfg.students.train.clone();
             tc.epochs = 1;
             tc.batch_size = opts.batch_size;
             tc.progress = false;
@@ -101,7 +101,7 @@ fn run() -> Result<()> {
             n as f64 / out.history[0].examples_per_sec
         }
         Kind::StudentInfer => {
-            let (model, _vs) = models::fresh_student(&cfg.student.model, models::texts(&all), 0)?;
+            let (model, _vs) = models::fresh_student(&cfg.students.model, models::texts(&all), 0)?;
             let _ = bilstm_student::predict(&model, &to_student(&warm), opts.batch_size)?;
             let ex = to_student(&sample);
             let t = Instant::now();

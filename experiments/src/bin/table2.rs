@@ -121,7 +121,7 @@ fn run() -> Result<()> {
         };
     let mut rows = Vec::new();
 
-    let (student, _vs) = models::student(args.student.as_deref(), &cfg.student.model, &sentences)?;
+    let (student, _vs) = models::student(args.student.as_deref(), &cfg.students.model, &sentences)?;
     let student_examples: Vec<bilstm_student::StudentExample> = sentences
         .iter()
         .map(|e| bilstm_student::StudentExample {

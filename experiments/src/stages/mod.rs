@@ -1,0 +1,69 @@
+//! The stage bodies the pipeline runs, one file each: [`teacher`] fine-tuning, the [`transfer`]
+//! set, its [`labels`], the [`student`]s, and the [`evaluate`] step. Each stage takes its lock,
+//! returns its cached summary when `done.json` is there, else does (or resumes) its work inside
+//! its store directory and finishes it.
+//!
+//! Each stage has a version constant that is part of its key: bump it when a change to the code
+//! changes what the stage produces, so that the store stops serving the old result.
+
+pub mod evaluate;
+pub mod labels;
+pub mod student;
+pub mod teacher;
+pub mod transfer;
+
+use kd_core::record::EpochRecord;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Version of the teacher fine-tuning stage's code.
+pub const TEACHER_VERSION: u32 = 1;
+/// Version of the transfer-set augmentation stage's code.
+pub const TRANSFER_VERSION: u32 = 1;
+/// Version of the labelling stage's code.
+pub const LABELS_VERSION: u32 = 1;
+/// Version of the student training stage's code (targets assembly included).
+pub const STUDENT_VERSION: u32 = 1;
+
+/// Summary a finished training stage leaves in `done.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainSummary {
+    /// Epoch of the kept checkpoint.
+    pub best_epoch: usize,
+    /// Its dev accuracy (fraction).
+    pub best_dev_accuracy: f64,
+    /// Per-epoch records.
+    pub history: Vec<EpochRecord>,
+    /// Wall time of the stage.
+    pub seconds: f64,
+    /// Examples trained on.
+    #[serde(default)]
+    pub train_examples: usize,
+}
+
+/// Summary of the transfer-set stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransferSummary {
+    /// Training examples (the originals).
+    pub originals: usize,
+    /// Size of the transfer set after dedup, originals included.
+    pub total: usize,
+    /// Wall time of the stage.
+    pub seconds: f64,
+}
+
+/// Summary of the labelling stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabelsSummary {
+    /// Examples labelled.
+    pub examples: usize,
+    /// Wall time.
+    pub seconds: f64,
+    /// Throughput.
+    pub examples_per_sec: f64,
+}
+
+/// Seconds since `t`.
+pub fn secs(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}

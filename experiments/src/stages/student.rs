@@ -1,0 +1,193 @@
+//! Stage 4: one student variant at one seed — its training examples assembled from its `data`
+//! and `targets` (see [`crate::config::students`]), then the BiLSTM trained with Adadelta,
+//! selecting on the first dev split (resumable by epoch).
+
+use super::labels::Labelled;
+use super::{secs, TrainSummary};
+use crate::config::{DataSource, StudentRun, TargetKind};
+use crate::log::RunLog;
+use crate::logln;
+use crate::store::Stage;
+use anyhow::{bail, Result};
+use bilstm_student::{Objective, StudentExample};
+use kd_core::data::Example;
+use kd_core::metrics::argmax;
+use std::time::Instant;
+
+/// Where a run's targets come from.
+pub struct Sources<'a> {
+    /// The task's training examples (gold labels).
+    pub train: &'a [Example],
+    /// The labelled transfer set the variant trains on (`data: transfer`).
+    pub transfer: Option<&'a Labelled>,
+    /// The labelled transfer set of the shared `augment` block, whose originals give the
+    /// teacher's logits on the training set (`data: train` with teacher targets).
+    pub base: Option<&'a Labelled>,
+}
+
+fn example(text_a: &str, text_b: Option<&String>) -> StudentExample {
+    StudentExample {
+        text_a: text_a.to_string(),
+        text_b: text_b.cloned(),
+        label: None,
+        teacher_logits: None,
+    }
+}
+
+/// The training examples of `run`.
+pub fn training_examples(run: &StudentRun, src: &Sources) -> Result<Vec<StudentExample>> {
+    let alpha = match run.train.objective {
+        Objective::Distill(loss) => loss.alpha,
+        Objective::Hard => 1.0,
+    };
+    match run.data {
+        DataSource::Train => {
+            let teacher = if run.targets.needs_teacher() {
+                let base = src
+                    .base
+                    .ok_or_else(|| anyhow::anyhow!("{}: no labelled originals", run.variant))?;
+                let k = base.classes;
+                let mut z = vec![f32::NAN; src.train.len() * k];
+                let mut seen = 0;
+                for (t, row) in base.examples.iter().zip(base.logits.chunks(k)) {
+                    if t.aug == 0 && t.orig_id < src.train.len() {
+                        z[t.orig_id * k..(t.orig_id + 1) * k].copy_from_slice(row);
+                        seen += 1;
+                    }
+                }
+                if seen != src.train.len() {
+                    bail!(
+                        "the labelled transfer set holds {seen} originals, the training set {}",
+                        src.train.len()
+                    );
+                }
+                Some((z, k))
+            } else {
+                None
+            };
+            Ok(src
+                .train
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let mut s = example(&e.text_a, e.text_b.as_ref());
+                    match (run.targets, &teacher) {
+                        (TargetKind::TeacherArgmax, Some((z, k))) => {
+                            s.label = Some(argmax(&z[i * k..(i + 1) * k], *k)[0]);
+                        }
+                        (TargetKind::TeacherLogits, Some((z, k))) => {
+                            s.label = e.label;
+                            s.teacher_logits = Some(z[i * k..(i + 1) * k].to_vec());
+                        }
+                        _ => s.label = e.label,
+                    }
+                    s
+                })
+                .collect())
+        }
+        DataSource::Transfer => {
+            let set = src
+                .transfer
+                .ok_or_else(|| anyhow::anyhow!("{}: no labelled transfer set", run.variant))?;
+            let k = set.classes;
+            let mut out = Vec::with_capacity(set.examples.len());
+            for (t, z) in set.examples.iter().zip(set.logits.chunks(k)) {
+                let mut s = example(&t.text_a, t.text_b.as_ref());
+                let gold = if t.aug == 0 {
+                    t.label
+                } else {
+                    src.train.get(t.orig_id).and_then(|e| e.label)
+                };
+                match run.targets {
+                    TargetKind::Inherited => s.label = gold,
+                    TargetKind::TeacherArgmax => s.label = Some(argmax(z, k)[0]),
+                    TargetKind::TeacherLogits => {
+                        s.teacher_logits = Some(z.to_vec());
+                        // The hard term (alpha > 0): gold on originals, the teacher's decision
+                        // on copies. At alpha = 0 no label is read.
+                        if alpha > 0.0 {
+                            s.label = if t.aug == 0 && t.label.is_some() {
+                                t.label
+                            } else {
+                                Some(argmax(z, k)[0])
+                            };
+                        }
+                    }
+                    TargetKind::Gold => bail!("{}: gold targets on transfer data", run.variant),
+                }
+                out.push(s);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Trains (or returns the cached) student `run` in `stage`.
+pub fn run(
+    stage: &Stage,
+    run: &StudentRun,
+    train: &[StudentExample],
+    dev: &[StudentExample],
+    device: tch::Device,
+    log: &RunLog,
+) -> Result<TrainSummary> {
+    let name = format!("{} seed {}", run.variant, run.seed);
+    let _lock = stage.lock(|m| logln!(log, "{name}: {m}"))?;
+    if let Some(done) = stage.done::<TrainSummary>()? {
+        logln!(
+            log,
+            "{name}: cached (dev acc {:.2})",
+            100.0 * done.best_dev_accuracy
+        );
+        return Ok(done);
+    }
+    logln!(
+        log,
+        "{name}: training on {} examples, {} epochs -> {}",
+        train.len(),
+        run.train.epochs,
+        stage.dir.display()
+    );
+    let t = Instant::now();
+    let texts = train
+        .iter()
+        .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
+    let (model, mut vs) = crate::models::fresh_student(&run.model, texts, run.seed)?;
+    logln!(
+        log,
+        "{name}: vocab {}, {} parameters without embeddings ({} with)",
+        model.vocab().len(),
+        model.param_count_without_embeddings(),
+        model.param_count_with_embeddings()
+    );
+    let out = bilstm_student::train(&model, &mut vs, train, dev, &run.train, &stage.dir)?;
+    let summary = TrainSummary {
+        best_epoch: out.best_epoch,
+        best_dev_accuracy: out.best_dev_accuracy,
+        history: out.history,
+        seconds: secs(t),
+        train_examples: train.len(),
+    };
+    stage.finish(&summary, device)?;
+    logln!(
+        log,
+        "{name}: best dev acc {:.2} at epoch {} ({:.0} s)",
+        100.0 * summary.best_dev_accuracy,
+        summary.best_epoch,
+        summary.seconds
+    );
+    Ok(summary)
+}
+
+/// Dev / evaluation examples for the student (gold labels, no teacher logits).
+pub fn plain(examples: &[Example]) -> Vec<StudentExample> {
+    examples
+        .iter()
+        .map(|e| StudentExample {
+            text_a: e.text_a.clone(),
+            text_b: e.text_b.clone(),
+            label: e.label,
+            teacher_logits: None,
+        })
+        .collect()
+}
