@@ -8,10 +8,12 @@ PY=.venv-fixtures/bin/python
   || { echo "[fixtures] error: $PY cannot import torch, transformers and nltk: run scripts/setup.sh --full" >&2; exit 1; }
 for script in \
   kd-core/tests/fixtures/gen_fixtures.py \
+  kd-core/tests/fixtures/gen_adamw.py \
   kd-core/tests/fixtures/nltk_tags/make_tags.py \
   bert-teacher/tests/fixtures/make_fixtures.py \
   bilstm-student/tests/fixtures/gen_student.py \
-  reports/tests/fixtures/softmax_t.py; do
+  reports/tests/fixtures/softmax_t.py \
+  reports/tests/data/ablation/make_fixture.py; do
   echo "[fixtures] $script"
   "$PY" "$script"
 done

@@ -7,6 +7,9 @@
 //! `gamma` / `beta` (old TF-converted checkpoints) are read as `weight` / `bias`. A tensor the
 //! model needs that the checkpoint lacks is an error unless the caller allows it (a fresh pooler
 //! or classifier); a shape mismatch is always an error naming the tensor and both shapes.
+//!
+//! Also the exact-dtype [`save_tensors`] / [`load_tensors`] for optimiser state. Every write goes
+//! to a temporary sibling that is renamed into place, and is removed if anything fails.
 
 use crate::error::{Result, TeacherError};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView, View};
@@ -129,15 +132,16 @@ pub fn load_safetensors(
     Ok(report)
 }
 
-/// A float32 tensor copied to host memory, ready for safetensors serialisation.
+/// A tensor copied to host memory, ready for safetensors serialisation.
 struct HostTensor {
+    dtype: Dtype,
     shape: Vec<usize>,
     data: Vec<u8>,
 }
 
 impl View for &HostTensor {
     fn dtype(&self) -> Dtype {
-        Dtype::F32
+        self.dtype
     }
     fn shape(&self) -> &[usize] {
         &self.shape
@@ -150,27 +154,121 @@ impl View for &HostTensor {
     }
 }
 
+/// `t` as float32 (the dtype of every saved model weight).
 fn to_host(t: &Tensor) -> Result<HostTensor> {
     let t = t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
     let shape = t.size().iter().map(|&d| d as usize).collect();
     let values = Vec::<f32>::try_from(t.flatten(0, -1))?;
     let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    Ok(HostTensor { shape, data })
+    Ok(HostTensor {
+        dtype: Dtype::F32,
+        shape,
+        data,
+    })
+}
+
+/// `t` in its own dtype (float32, float64 or int64), so that optimiser state round-trips exactly.
+fn to_host_exact(path: &Path, name: &str, t: &Tensor) -> Result<HostTensor> {
+    let t = t.to_device(Device::Cpu).contiguous();
+    let shape = t.size().iter().map(|&d| d as usize).collect();
+    let flat = t.flatten(0, -1);
+    let (dtype, data): (Dtype, Vec<u8>) = match t.kind() {
+        Kind::Float => (
+            Dtype::F32,
+            Vec::<f32>::try_from(&flat)?
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        Kind::Double => (
+            Dtype::F64,
+            Vec::<f64>::try_from(&flat)?
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        Kind::Int64 => (
+            Dtype::I64,
+            Vec::<i64>::try_from(&flat)?
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        kind => {
+            return Err(TeacherError::checkpoint(
+                path,
+                format!("tensor {name} has dtype {kind:?}; only f32, f64 and i64 can be saved"),
+            ))
+        }
+    };
+    Ok(HostTensor { dtype, shape, data })
+}
+
+/// Writes `bytes` to `path` through a temporary sibling renamed into place; on any failure the
+/// temporary file is removed (kd-core's writer leaves it behind when the final rename fails).
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    kd_core::io::atomic_write_bytes(path, bytes).map_err(|e| {
+        let _ = std::fs::remove_file(kd_core::io::tmp_path(path));
+        TeacherError::from(e)
+    })
+}
+
+fn serialize_to(
+    path: &Path,
+    host: &BTreeMap<String, HostTensor>,
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
+    let bytes =
+        safetensors::tensor::serialize(host.iter().map(|(k, v)| (k.as_str(), v)), &metadata)
+            .map_err(|e| TeacherError::checkpoint(path, format!("serialising: {e}")))?;
+    write_atomically(path, &bytes)
 }
 
 /// Writes every variable of `vs` (float32, sorted names, `{"format": "pt"}` metadata as
-/// transformers expects) to `path` atomically.
+/// transformers expects) to `path` atomically; a failed write leaves no temporary file.
 pub fn save_safetensors(vs: &VarStore, path: &Path) -> Result<()> {
     let mut host: BTreeMap<String, HostTensor> = BTreeMap::new();
     for (name, t) in vs.variables() {
         host.insert(name, to_host(&t)?);
     }
     let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
-    let bytes =
-        safetensors::tensor::serialize(host.iter().map(|(k, v)| (k.as_str(), v)), &metadata)
-            .map_err(|e| TeacherError::checkpoint(path, format!("serialising: {e}")))?;
-    kd_core::io::atomic_write_bytes(path, &bytes)?;
-    Ok(())
+    serialize_to(path, &host, metadata)
+}
+
+/// Writes named tensors (e.g. [`kd_core::optim::AdamW::state_tensors`]) to `path` atomically,
+/// each in its own dtype (f32, f64 or i64: nothing is rounded); names must be unique.
+pub fn save_tensors(path: &Path, named: &[(String, Tensor)]) -> Result<()> {
+    let mut host: BTreeMap<String, HostTensor> = BTreeMap::new();
+    for (name, t) in named {
+        let h = to_host_exact(path, name, t)?;
+        if host.insert(name.clone(), h).is_some() {
+            return Err(TeacherError::InvalidArgument(format!(
+                "{}: tensor name {name} given twice",
+                path.display()
+            )));
+        }
+    }
+    serialize_to(path, &host, None)
+}
+
+/// Reads every tensor of a safetensors file written by [`save_tensors`], in its stored dtype
+/// (f32, f64, f16, bf16 or i64), sorted by name, on the CPU.
+pub fn load_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    let bytes = std::fs::read(path).map_err(|e| TeacherError::io(path, e))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| TeacherError::checkpoint(path, format!("not a safetensors file: {e}")))?;
+    let mut named = Vec::new();
+    for (name, view) in st.tensors() {
+        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        let t = if view.dtype() == Dtype::I64 {
+            Tensor::f_from_data_size(view.data(), &shape, Kind::Int64)?
+        } else {
+            view_to_tensor(path, &name, &view)?
+        };
+        named.push((name, t));
+    }
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(named)
 }
 
 /// Writes one float32 tensor `name` of `shape` (row-major `values`) as a safetensors file,
@@ -183,13 +281,13 @@ pub fn write_f32(path: &Path, name: &str, shape: &[usize], values: &[f32]) -> Re
         )));
     }
     let host = HostTensor {
+        dtype: Dtype::F32,
         shape: shape.to_vec(),
         data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     };
     let bytes = safetensors::tensor::serialize([(name, &host)], &None)
         .map_err(|e| TeacherError::checkpoint(path, format!("serialising: {e}")))?;
-    kd_core::io::atomic_write_bytes(path, &bytes)?;
-    Ok(())
+    write_atomically(path, &bytes)
 }
 
 /// Reads the float32 tensor `name` from a safetensors file: `(shape, row-major values)`.

@@ -38,6 +38,23 @@ pub enum TeacherError {
     /// A bad argument (empty input, zero batch size, label out of range, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Fine-tuning diverged: a non-finite training loss or gradient norm. Raised before the
+    /// optimiser step, so no weights of that step and no resume state for that epoch are written.
+    #[error(
+        "fine-tuning diverged at epoch {epoch}, step {step} of {steps_per_epoch}: {what} is {value}"
+    )]
+    NonFinite {
+        /// What was not finite: `"training loss"` or `"gradient norm"`.
+        what: &'static str,
+        /// Its value (NaN or ±inf).
+        value: f64,
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// Steps in an epoch.
+        steps_per_epoch: usize,
+    },
     /// A resume / labelling work directory that does not belong to this run.
     #[error("work dir {}: {msg}", path.display())]
     WorkDir {

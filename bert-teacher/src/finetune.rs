@@ -4,28 +4,35 @@
 //! batches, dev accuracy after every epoch, and the best epoch kept in `out_dir` as a teacher
 //! directory ([`crate::Teacher::load`] reads it).
 //!
-//! Resume is epoch-level: after each epoch the weights go to `out_dir/resume/epoch-N.safetensors`
-//! and then `out_dir/resume/state.json` records the epoch, so a killed run restarts from the last
-//! finished epoch with the same batch order, dropout seeds and LR schedule. libtorch's AdamW
-//! moments cannot be read out through tch, so they restart from zero at a resumed epoch (the one
-//! difference from an uninterrupted run; late in the decay the LR is small and the effect minor).
+//! The optimiser is [`kd_core::optim::AdamW`], which reproduces the `tch::nn::AdamW` this loop
+//! used before bit for bit (`bert-teacher/tests/adamw_parity.rs`) and, unlike it, exposes its
+//! moments, so that a resumed run is the run an uninterrupted one makes, bit for bit.
+//!
+//! Resume is epoch-level. After epoch N, everything is first written under names nothing points
+//! at yet: the weights (`resume/epoch-N.safetensors`), the AdamW state
+//! (`resume/optimizer-N.safetensors`) and, if the epoch is the best so far, a complete teacher
+//! directory `resume/best-N/`. Then `resume/state.json` is replaced atomically: that rename
+//! commits the epoch. Only then is `best-N/` moved into `out_dir` (a roll-forward that a rerun
+//! finishes if it was killed part-way) and the previous epoch's files deleted. So a kill at any
+//! point leaves either the old state with everything it names, or the new one. A non-finite
+//! loss or gradient norm stops the run with [`TeacherError::NonFinite`] before the optimiser step,
+//! leaving the last committed epoch in place.
 
 use crate::bert::NO_DECAY_GROUP;
-use crate::checkpoint::{load_safetensors, save_safetensors};
+use crate::checkpoint::{load_safetensors, load_tensors, save_safetensors, save_tensors};
 use crate::error::{Result, TeacherError};
 use crate::fingerprint::examples_fingerprint;
 use crate::teacher::Teacher;
 use crate::tokenize::{collate, Encoded};
 use kd_core::batching::plan_batches;
 use kd_core::data::Example;
-use kd_core::optim::linear_warmup_decay;
+use kd_core::optim::{clip_grad_norm, linear_warmup_decay, AdamW, AdamWConfig};
 use kd_core::progress::example_bar;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tch::nn::OptimizerConfig;
-use tch::{nn, Device, Tensor};
+use tch::{nn::VarStore, Device, Tensor};
 
 /// Gradient-norm clipping threshold (HF Trainer's `max_grad_norm` default).
 pub const MAX_GRAD_NORM: f64 = 1.0;
@@ -124,8 +131,62 @@ struct ResumeState {
     train_fingerprint: String,
     dev_fingerprint: String,
     completed_epochs: usize,
+    /// Weights after `completed_epochs`, in the resume dir.
     weights_file: String,
+    /// AdamW moments and step counts after `completed_epochs`, in the resume dir.
+    optimizer_file: String,
+    /// Optimiser steps taken so far (the largest per-variable count in `optimizer_file`).
+    optimizer_steps: i64,
+    /// A best-epoch teacher directory in the resume dir still to be moved into `out_dir`
+    /// (gone once moved; the move is finished by whichever call reads this state next).
+    best_staged: Option<String>,
     output: FineTuneOutput,
+}
+
+/// The optimiser [`fine_tune`] uses for the variables of `vs`: AdamW with `cfg.lr` and decoupled
+/// weight decay `cfg.weight_decay` on every trainable variable except those in
+/// [`NO_DECAY_GROUP`] (biases, LayerNorm), libtorch's default betas (0.9, 0.999) and eps 1e-8 —
+/// exactly the `tch::nn::AdamW` with `set_weight_decay_group(NO_DECAY_GROUP, 0.0)` used before.
+pub fn build_optimizer(vs: &VarStore, cfg: &FineTuneConfig) -> Result<AdamW> {
+    let (vars, decay): (Vec<Tensor>, Vec<bool>) = {
+        let variables = vs
+            .variables_
+            .lock()
+            .map_err(|_| TeacherError::InvalidArgument("var store lock poisoned".into()))?;
+        variables
+            .trainable_variables
+            .iter()
+            .map(|v| (v.tensor.shallow_clone(), v.group != NO_DECAY_GROUP))
+            .unzip()
+    };
+    let adamw = AdamWConfig {
+        lr: cfg.lr,
+        weight_decay: cfg.weight_decay,
+        ..AdamWConfig::default()
+    };
+    Ok(AdamW::with_decay_mask(vars, decay, adamw)?)
+}
+
+/// One optimiser step on `loss` as `tch`'s `backward_step_clip_norm(loss, MAX_GRAD_NORM)` takes
+/// it: zero the gradients, backward, clip the total gradient norm at [`MAX_GRAD_NORM`], step.
+/// Returns the gradient norm before clipping. When that norm is not finite the step is skipped
+/// (weights and optimiser state untouched) and the caller should stop.
+pub fn optimizer_step(opt: &mut AdamW, loss: &Tensor) -> Result<f64> {
+    opt.zero_grad();
+    loss.f_backward()?;
+    let norm = clip_grad_norm(opt.vars(), MAX_GRAD_NORM)?;
+    if norm.is_finite() {
+        opt.step()?;
+    }
+    Ok(norm)
+}
+
+/// Optimiser steps taken so far (the largest per-variable count).
+fn steps_taken(opt: &AdamW) -> i64 {
+    (0..opt.vars().len())
+        .filter_map(|i| opt.steps(i))
+        .max()
+        .unwrap_or(0)
 }
 
 fn gold_labels(examples: &[Example], num_labels: usize, split: &str) -> Result<Vec<i64>> {
@@ -160,6 +221,80 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
         TeacherError::InvalidArgument(format!("serialising {}: {e}", path.display()))
     })?;
     kd_core::io::atomic_write_bytes(path, &bytes)?;
+    Ok(())
+}
+
+/// The files of a teacher directory, in the order they are moved into `out_dir` (config last:
+/// its presence marks a complete directory).
+const TEACHER_FILES: [&str; 3] = [
+    crate::teacher::WEIGHTS_FILE,
+    crate::teacher::TOKENIZER_FILE,
+    crate::teacher::CONFIG_FILE,
+];
+
+/// Moves what remains of the staged best teacher `resume_dir/staged` into `out_dir` (each file
+/// by an atomic rename), then removes the staged directory. Idempotent: a rerun after a kill
+/// part-way moves the rest. Errors if nothing is staged and `out_dir` has no weights either (the
+/// state would point at a checkpoint that does not exist).
+fn install_best(resume_dir: &Path, staged: &str, out_dir: &Path) -> Result<()> {
+    let staged_dir = resume_dir.join(staged);
+    if staged_dir.is_dir() {
+        for name in TEACHER_FILES {
+            let src = staged_dir.join(name);
+            if src.exists() {
+                let dst = out_dir.join(name);
+                std::fs::rename(&src, &dst).map_err(|e| TeacherError::io(&dst, e))?;
+            }
+        }
+        std::fs::remove_dir(&staged_dir).map_err(|e| TeacherError::io(&staged_dir, e))?;
+    }
+    for name in TEACHER_FILES {
+        let path = out_dir.join(name);
+        if !path.exists() {
+            return Err(TeacherError::WorkDir {
+                path: resume_dir.join("state.json"),
+                msg: format!(
+                    "the state records a best checkpoint, but neither {} nor {} exists",
+                    staged_dir.display(),
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Deletes what a killed or earlier epoch left in the resume dir that `state` does not name:
+/// older `epoch-*` / `optimizer-*` files, `best-*` directories, temporary files.
+fn remove_unreferenced(resume_dir: &Path, state: &ResumeState) -> Result<()> {
+    let keep: Vec<&str> = [
+        Some(state.weights_file.as_str()),
+        Some(state.optimizer_file.as_str()),
+        state.best_staged.as_deref(),
+        Some("state.json"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let entries = std::fs::read_dir(resume_dir).map_err(|e| TeacherError::io(resume_dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| TeacherError::io(resume_dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with("epoch-")
+            || name.starts_with("optimizer-")
+            || name.starts_with("best-")
+            || name.contains(".tmp");
+        if !ours || keep.contains(&name.as_str()) {
+            continue;
+        }
+        let path: PathBuf = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| TeacherError::io(&path, e))?;
+    }
     Ok(())
 }
 
@@ -228,6 +363,7 @@ pub fn fine_tune_epochs(
         history: vec![],
     };
     let mut start_epoch = 0;
+    let mut optimizer_state = None;
     if let Some(state) = read_state(&state_path)? {
         let mismatch = if state.config != *cfg {
             Some(format!(
@@ -252,15 +388,21 @@ pub fn fine_tune_epochs(
                 msg: format!("cannot resume: {msg}"),
             });
         }
+        if let Some(staged) = &state.best_staged {
+            install_best(&resume_dir, staged, out_dir)?;
+        }
         load_safetensors(
             &mut teacher.vs,
             &resume_dir.join(&state.weights_file),
             |_| false,
         )?;
         start_epoch = state.completed_epochs;
+        optimizer_state = Some((state.optimizer_file, state.optimizer_steps));
         output = state.output;
     }
     if start_epoch >= cfg.epochs {
+        // A run killed after its last state but before fine_tune.json is finished here.
+        write_json(&out_dir.join("fine_tune.json"), &output)?;
         return Ok(output);
     }
     write_json(&out_dir.join("fine_tune_config.json"), cfg)?;
@@ -272,12 +414,20 @@ pub fn fine_tune_epochs(
     let total_steps = steps_per_epoch * cfg.epochs;
     let warmup_steps = (cfg.warmup_ratio * total_steps as f64).round() as usize;
 
-    let mut opt = nn::AdamW {
-        wd: cfg.weight_decay,
-        ..Default::default()
+    let mut opt = build_optimizer(&teacher.vs, cfg)?;
+    if let Some((file, steps)) = optimizer_state {
+        let path = resume_dir.join(&file);
+        let named = load_tensors(&path)?;
+        opt.load_state_tensors(&named)
+            .map_err(|e| TeacherError::checkpoint(&path, e.to_string()))?;
+        let loaded = steps_taken(&opt);
+        if loaded != steps {
+            return Err(TeacherError::checkpoint(
+                &path,
+                format!("holds {loaded} optimiser steps, the resume state records {steps}"),
+            ));
+        }
     }
-    .build(&teacher.vs, cfg.lr)?;
-    opt.set_weight_decay_group(NO_DECAY_GROUP, 0.0);
 
     let end_epoch = cfg.epochs.min(start_epoch.saturating_add(max_new_epochs));
     for epoch in start_epoch..end_epoch {
@@ -301,9 +451,22 @@ pub fn fine_tune_epochs(
             let gold: Vec<i64> = batch.iter().map(|&j| train_gold[j]).collect();
             let targets = Tensor::from_slice(&gold).to_device(device);
             let logits = teacher.model.forward_t(&input, true)?;
-            let loss = logits.cross_entropy_for_logits(&targets);
-            opt.backward_step_clip_norm(&loss, MAX_GRAD_NORM);
-            let loss = loss.double_value(&[]);
+            let loss_t = logits.cross_entropy_for_logits(&targets);
+            let loss = loss_t.f_double_value(&[])?;
+            let diverged = |what, value| TeacherError::NonFinite {
+                what,
+                value,
+                epoch: epoch + 1,
+                step: i + 1,
+                steps_per_epoch,
+            };
+            if !loss.is_finite() {
+                return Err(diverged("training loss", loss));
+            }
+            let norm = optimizer_step(&mut opt, &loss_t)?;
+            if !norm.is_finite() {
+                return Err(diverged("gradient norm", norm));
+            }
             loss_sum += loss * batch.len() as f64;
             bar.inc(batch.len() as u64);
             bar.set_message(format!("loss {loss:.4}"));
@@ -319,15 +482,25 @@ pub fn fine_tune_epochs(
             examples_per_sec: train.len() as f64 / train_seconds.max(1e-9),
         };
         eprintln!("teacher {record}");
-        if output.best_epoch == 0 || record.dev_accuracy > output.best_dev_accuracy {
-            teacher.save(out_dir)?;
-            output.best_epoch = record.epoch;
-            output.best_dev_accuracy = record.dev_accuracy;
-        }
-        output.history.push(record);
 
+        // 1. Everything for this epoch under names the current state does not point at.
         let weights_file = format!("epoch-{}.safetensors", epoch + 1);
         save_safetensors(&teacher.vs, &resume_dir.join(&weights_file))?;
+        let optimizer_file = format!("optimizer-{}.safetensors", epoch + 1);
+        save_tensors(&resume_dir.join(&optimizer_file), &opt.state_tensors())?;
+        let improved = output.best_epoch == 0 || record.dev_accuracy > output.best_dev_accuracy;
+        let best_staged = if improved {
+            let staged = format!("best-{}", epoch + 1);
+            teacher.save(&resume_dir.join(&staged))?;
+            output.best_epoch = record.epoch;
+            output.best_dev_accuracy = record.dev_accuracy;
+            Some(staged)
+        } else {
+            None
+        };
+        output.history.push(record);
+
+        // 2. Commit: the state names this epoch's files.
         let state = ResumeState {
             config: cfg.clone(),
             num_labels,
@@ -335,15 +508,18 @@ pub fn fine_tune_epochs(
             dev_fingerprint: dev_fingerprint.clone(),
             completed_epochs: epoch + 1,
             weights_file,
+            optimizer_file,
+            optimizer_steps: steps_taken(&opt),
+            best_staged,
             output: output.clone(),
         };
         write_json(&state_path, &state)?;
-        if epoch > 0 {
-            let old = resume_dir.join(format!("epoch-{epoch}.safetensors"));
-            if old.exists() {
-                std::fs::remove_file(&old).map_err(|e| TeacherError::io(&old, e))?;
-            }
+
+        // 3. Roll forward: the best teacher into out_dir, then drop what nothing names.
+        if let Some(staged) = &state.best_staged {
+            install_best(&resume_dir, staged, out_dir)?;
         }
+        remove_unreferenced(&resume_dir, &state)?;
     }
     if end_epoch == cfg.epochs {
         write_json(&out_dir.join("fine_tune.json"), &output)?;

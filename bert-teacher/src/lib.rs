@@ -8,8 +8,9 @@
 //!   state-dict names; [`checkpoint`] loads any HF BERT safetensors file (with or without the
 //!   `bert.` prefix).
 //! - [`tokenize`]: `tokenizer.json` via the `tokenizers` crate, per-batch padding.
-//! - [`Teacher`]: model + tokenizer + config + device; [`fine_tune`]: AdamW fine-tuning with
-//!   epoch-level resume; [`label_resumable`]: chunked, resumable labelling.
+//! - [`Teacher`]: model + tokenizer + config + device, a [`kd_core::Classifier`];
+//!   [`fine_tune`]: AdamW fine-tuning with epoch-level resume; [`label_resumable`]: chunked,
+//!   resumable labelling.
 //!
 //! The teacher used here is all-MiniLM-L6-v2 (6 layers, hidden 384, no classifier). A fresh
 //! classifier, and a fresh pooler for checkpoints without one, is added as HF's

@@ -13,6 +13,7 @@ use crate::tokenize::{collate, Encoded, TeacherTokenizer};
 use kd_core::batching::sorted_batches;
 use kd_core::data::Example;
 use kd_core::progress::example_bar;
+use kd_core::{Classifier, KdError};
 use std::path::Path;
 use tch::{nn::VarStore, Device, Kind};
 
@@ -32,7 +33,19 @@ fn is_benign_unused(key: &str) -> bool {
     key.ends_with("position_ids") || key.starts_with("cls.")
 }
 
-/// Model + tokenizer + config + device.
+/// Whether the variable `name` is one of BERT's embedding tables
+/// (`bert.embeddings.{word,position,token_type}_embeddings.weight`).
+fn is_embedding_table(name: &str) -> bool {
+    matches!(
+        name,
+        "bert.embeddings.word_embeddings.weight"
+            | "bert.embeddings.position_embeddings.weight"
+            | "bert.embeddings.token_type_embeddings.weight"
+    )
+}
+
+/// Model + tokenizer + config + device. A [`Classifier`]: callers that hold a `Teacher` get logits
+/// through [`Classifier::predict_logits`] (no progress bar) as from any other model.
 pub struct Teacher {
     pub(crate) vs: VarStore,
     pub(crate) model: BertForSequenceClassification,
@@ -147,9 +160,16 @@ impl Teacher {
         self.model.num_labels()
     }
 
-    /// Number of scalar parameters (encoder, pooler and classifier).
-    pub fn param_count(&self) -> usize {
-        self.vs.variables().values().map(|t| t.numel()).sum()
+    /// Number of scalar parameters (encoder, pooler and classifier). With `without_embeddings`,
+    /// the three embedding tables (word, position and token type) are left out, the count the
+    /// students' is compared with; the embeddings' LayerNorm stays counted.
+    pub fn param_count(&self, without_embeddings: bool) -> usize {
+        self.vs
+            .variables()
+            .iter()
+            .filter(|(name, _)| !(without_embeddings && is_embedding_table(name)))
+            .map(|(_, t)| t.numel())
+            .sum()
     }
 
     /// The architecture config (with `id2label` for this classifier).
@@ -248,5 +268,25 @@ impl Teacher {
         })?;
         bar.finish_and_clear();
         Ok(out)
+    }
+}
+
+impl Classifier for Teacher {
+    fn num_classes(&self) -> usize {
+        self.num_labels()
+    }
+
+    /// `false`: BERT reads a single sentence or a pair (`[CLS] a [SEP] b [SEP]`) alike, so
+    /// `text_b` is optional, never required.
+    fn is_pair(&self) -> bool {
+        false
+    }
+
+    fn predict_logits(&self, examples: &[Example], batch_size: usize) -> kd_core::Result<Vec<f32>> {
+        Teacher::predict_logits(self, examples, batch_size, false).map_err(|e| match e {
+            TeacherError::Kd(e) => e,
+            TeacherError::Torch(e) => KdError::Torch(e),
+            other => KdError::InvalidArgument(other.to_string()),
+        })
     }
 }

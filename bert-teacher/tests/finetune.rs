@@ -1,5 +1,7 @@
 //! "It learns": a seeded fine-tune of the tiny BERT on a separable toy task (CPU, seconds), its
-//! epoch-level resume, and resumable labelling against a single pass.
+//! epoch-level resume (bit-identical to an uninterrupted run, AdamW state included; the staged
+//! best checkpoint rolled forward after a kill), the divergence guard, and resumable labelling
+//! against a single pass.
 
 mod common;
 
@@ -175,4 +177,140 @@ fn resumable_labelling_matches_one_pass_and_skips_finished_chunks() {
     // A work dir made with another chunk size is refused.
     let err = label_resumable(&teacher, &examples, 8, work.path(), 10).unwrap_err();
     assert!(matches!(err, TeacherError::WorkDir { .. }), "{err}");
+}
+
+/// Bytes of a file.
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Sorted entry names of a directory.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// 2 epochs straight and 1 epoch + stop + resume 1 epoch give the same bits: final weights,
+/// best checkpoint, recorded losses and accuracies. Without the AdamW state the second epoch
+/// would start from zero moments and differ. On the way, a kill between the state write and
+/// the move of the best checkpoint into out_dir is simulated and rolled forward.
+#[test]
+fn resume_is_bit_identical_to_an_uninterrupted_run() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let init = tempfile::tempdir().unwrap();
+    init_dir(init.path());
+    let (train, dev) = (toy_task(96, 4), toy_task(32, 5));
+    let cfg = FineTuneConfig {
+        epochs: 2,
+        ..config()
+    };
+
+    let straight = tempfile::tempdir().unwrap();
+    let a = fine_tune(init.path(), &train, &dev, 2, &cfg, straight.path()).unwrap();
+    assert_eq!(a.history.len(), 2);
+
+    let split = tempfile::tempdir().unwrap();
+    let first = fine_tune_epochs(init.path(), &train, &dev, 2, &cfg, split.path(), 1).unwrap();
+    assert_eq!((first.history.len(), first.best_epoch), (1, 1));
+    let resume = split.path().join("resume");
+    assert_eq!(
+        entries(&resume),
+        [
+            "epoch-1.safetensors",
+            "optimizer-1.safetensors",
+            "state.json"
+        ]
+    );
+
+    // Killed after state.json recorded best-1 but before its files moved into out_dir.
+    let model = split.path().join("model.safetensors");
+    let best_bytes = bytes(&model);
+    std::fs::create_dir(resume.join("best-1")).unwrap();
+    std::fs::rename(&model, resume.join("best-1/model.safetensors")).unwrap();
+    fine_tune_epochs(init.path(), &train, &dev, 2, &cfg, split.path(), 0).unwrap();
+    assert_eq!(
+        bytes(&model),
+        best_bytes,
+        "the staged best was not moved in"
+    );
+    assert!(!resume.join("best-1").exists());
+    // A state whose best checkpoint is gone is an error naming the state file, not a restart.
+    std::fs::remove_file(&model).unwrap();
+    let err = fine_tune_epochs(init.path(), &train, &dev, 2, &cfg, split.path(), 0).unwrap_err();
+    assert!(
+        matches!(err, TeacherError::WorkDir { .. }) && err.to_string().contains("neither"),
+        "{err}"
+    );
+    std::fs::write(&model, &best_bytes).unwrap();
+
+    let b = fine_tune(init.path(), &train, &dev, 2, &cfg, split.path()).unwrap();
+    assert_eq!(b.best_epoch, a.best_epoch);
+    assert_eq!(b.best_dev_accuracy, a.best_dev_accuracy);
+    for (ra, rb) in a.history.iter().zip(&b.history) {
+        assert_eq!(
+            (ra.epoch, ra.train_loss.to_bits(), ra.dev_accuracy.to_bits()),
+            (rb.epoch, rb.train_loss.to_bits(), rb.dev_accuracy.to_bits()),
+            "history {:?} vs {:?}",
+            a.history,
+            b.history
+        );
+    }
+    let last = |dir: &Path| bytes(&dir.join("resume/epoch-2.safetensors"));
+    assert!(
+        last(straight.path()) == last(split.path()),
+        "final weights differ after resume"
+    );
+    assert!(bytes(&straight.path().join("model.safetensors")) == bytes(&model));
+    assert_eq!(
+        bytes(&straight.path().join("resume/optimizer-2.safetensors")),
+        bytes(&resume.join("optimizer-2.safetensors"))
+    );
+    assert_eq!(
+        entries(&resume),
+        [
+            "epoch-2.safetensors",
+            "optimizer-2.safetensors",
+            "state.json"
+        ]
+    );
+    assert!(split.path().join("fine_tune.json").exists());
+}
+
+/// An absurd learning rate blows the weights up; the run stops with an error naming the epoch
+/// and step, and leaves no resume state or best checkpoint behind.
+#[test]
+fn non_finite_loss_stops_with_an_error() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let init = tempfile::tempdir().unwrap();
+    init_dir(init.path());
+    let (train, dev) = (toy_task(64, 6), toy_task(16, 7));
+    let cfg = FineTuneConfig {
+        epochs: 1,
+        lr: 1e30,
+        warmup_ratio: 0.0,
+        ..config()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let err = fine_tune(init.path(), &train, &dev, 2, &cfg, out.path()).unwrap_err();
+    let TeacherError::NonFinite {
+        epoch,
+        step,
+        steps_per_epoch,
+        value,
+        ..
+    } = &err
+    else {
+        panic!("expected NonFinite, got {err}");
+    };
+    assert_eq!((*epoch, *steps_per_epoch), (1, 8));
+    assert!((2..=8).contains(step), "step {step}");
+    assert!(!value.is_finite());
+    let msg = err.to_string();
+    assert!(msg.contains("epoch 1, step"), "{msg}");
+    assert!(!out.path().join("resume/state.json").exists());
+    assert!(!out.path().join("model.safetensors").exists());
 }

@@ -7,6 +7,7 @@ use bert_teacher::bert::{BertConfig, BertForSequenceClassification, BertInput, B
 use bert_teacher::checkpoint::load_safetensors;
 use bert_teacher::{Teacher, TeacherError};
 use common::{examples, fixture, floats, json, max_abs_diff};
+use kd_core::Classifier;
 use tch::{nn::VarStore, Device, Tensor};
 
 const TOL: f32 = 1e-5;
@@ -113,7 +114,7 @@ fn saved_teacher_reloads_with_identical_logits() {
     let dir = tempfile::tempdir().unwrap();
     teacher.save(dir.path()).unwrap();
     let reloaded = Teacher::load(dir.path(), Device::Cpu).unwrap();
-    assert_eq!(reloaded.param_count(), teacher.param_count());
+    assert_eq!(reloaded.param_count(false), teacher.param_count(false));
     assert_eq!(
         reloaded.predict_logits(&exs, 4, false).unwrap(),
         teacher.predict_logits(&exs, 4, false).unwrap()
@@ -165,4 +166,38 @@ fn bad_input_ids_are_an_error_not_a_panic() {
         msg.contains("input_ids") && msg.contains("[0, 64)"),
         "{msg}"
     );
+}
+
+#[test]
+fn param_count_matches_a_hand_count_of_the_tiny_config() {
+    // config.json: hidden 32, vocab 64, 40 positions, 2 token types, intermediate 37, 2 layers;
+    // 3 labels.
+    let (h, vocab, positions, types, inter, layers, labels) = (32, 64, 40, 2, 37, 2, 3);
+    let tables = (vocab + positions + types) * h; // 3,392
+    let layer_norm = 2 * h;
+    let dense = |i: usize, o: usize| i * o + o;
+    let layer = 4 * dense(h, h) + layer_norm + dense(h, inter) + dense(inter, h) + layer_norm;
+    let rest = layer_norm + layers * layer + dense(h, h) + dense(h, labels);
+    assert_eq!((tables, rest), (3_392, 14_797));
+    let teacher = Teacher::load(&fixture("tiny_bert"), Device::Cpu).unwrap();
+    assert_eq!(teacher.param_count(false), tables + rest);
+    assert_eq!(teacher.param_count(true), rest);
+}
+
+#[test]
+fn teacher_is_a_classifier() {
+    let expected = json("tiny_bert_expected.json");
+    let exs = examples(&expected["examples"]);
+    let teacher = Teacher::load(&fixture("tiny_bert"), Device::Cpu).unwrap();
+    let clf: &dyn Classifier = &teacher;
+    assert_eq!((clf.num_classes(), clf.is_pair()), (3, false));
+    let logits = clf.predict_logits(&exs, 3).unwrap();
+    assert_eq!(logits, teacher.predict_logits(&exs, 3, false).unwrap());
+    let proba = clf.predict_proba(&exs, 3, 1.0).unwrap();
+    assert_eq!(proba.len(), exs.len() * 3);
+    for row in proba.chunks(3) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
+    }
+    let msg = clf.predict_logits(&exs, 0).unwrap_err().to_string();
+    assert!(msg.contains("batch_size"), "{msg}");
 }

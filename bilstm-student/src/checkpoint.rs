@@ -45,24 +45,26 @@ pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| KdError::io(dir, e))?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("tensors");
-    // The temporary name keeps the .safetensors extension; tch picks the format from it.
-    let tmp = dir.join(format!(".{name}.tmp{}.safetensors", std::process::id()));
+    // The temporary keeps the .safetensors extension (tch picks the format from it) and follows
+    // kd_core::io's naming, so a killed run's leftover is swept.
+    let tmp = kd_core::io::tmp_path_with_extension(path, "safetensors");
     let contiguous: Vec<(&str, Tensor)> = tensors
         .iter()
         .map(|(n, t)| (n.as_str(), t.detach().contiguous()))
         .collect();
-    Tensor::write_safetensors(&contiguous, &tmp)
-        .map_err(|e| KdError::parse(&tmp, 0, e.to_string()))?;
+    if let Err(e) = Tensor::write_safetensors(&contiguous, &tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(KdError::parse(&tmp, 0, e.to_string()));
+    }
     let sync = std::fs::File::open(&tmp).and_then(|f| f.sync_all());
     if let Err(e) = sync {
         let _ = std::fs::remove_file(&tmp);
         return Err(KdError::io(&tmp, e));
     }
-    std::fs::rename(&tmp, path).map_err(|e| KdError::io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        KdError::io(path, e)
+    })
 }
 
 /// Writes the epoch checkpoint (model + optimiser + state) and the readable state copy.

@@ -1,6 +1,7 @@
 //! Configuration of the student (paper §3, Fig. 1 and 2): embeddings → one-layer BiLSTM →
 //! ReLU hidden layer → dropout → logits, with a Siamese variant for sentence pairs.
 
+use crate::pair::pair_feature_dim;
 use crate::vocab::VocabConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -94,7 +95,12 @@ impl StudentConfig {
     pub fn param_count_without_embeddings(&self, dim: usize) -> usize {
         let (h, input) = (self.hidden_dim, self.lstm_input_dim(dim));
         let lstm = 2 * (4 * h * (input + h) + 2 * 4 * h);
-        let features = if self.pair { 8 * h } else { 2 * h };
+        let sentence_dim = 2 * h;
+        let features = if self.pair {
+            pair_feature_dim(sentence_dim)
+        } else {
+            sentence_dim
+        };
         let fc = features * self.fc_dim + self.fc_dim;
         let out = self.fc_dim * self.num_classes + self.num_classes;
         lstm + fc + out

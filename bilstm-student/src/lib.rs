@@ -8,8 +8,9 @@
 //! - [`vocab`]: the word-level vocabulary (`[PAD]` = 0, `[UNK]` = 1, `[MASK]` → `[UNK]`).
 //! - [`vectors`]: pre-trained vectors from `.npy` + parquet (GloVe 6B) or word2vec text.
 //! - [`config`]: [`StudentConfig`] and the parameter counts of Table 1.
-//! - [`embedding`], [`encoder`], [`model`]: the network; [`StudentModel`] bundles it with its
-//!   vocabulary and configuration.
+//! - [`embedding`], [`encoder`], [`pair`], [`model`]: the network (the Siamese features
+//!   `[h1, h2, h1 ⊙ h2, |h1 − h2|]` in [`pair`]); [`StudentModel`] bundles it with its
+//!   vocabulary and configuration and is a [`kd_core::Classifier`].
 //! - [`batch`]: length bucketing (fixed padded lengths keep libtorch's fused LSTM fast).
 //! - [`train`]: [`train()`](train::train), [`predict`], resume via [`checkpoint`].
 //!
@@ -21,10 +22,12 @@
 
 pub mod batch;
 pub mod checkpoint;
+mod classifier;
 pub mod config;
 pub mod embedding;
 pub mod encoder;
 pub mod model;
+pub mod pair;
 pub mod train;
 pub mod vectors;
 pub mod vocab;
@@ -32,6 +35,7 @@ pub mod vocab;
 pub use batch::{Batch, Encoded};
 pub use config::{EmbeddingConfig, EmbeddingMode, StudentConfig};
 pub use model::StudentModel;
+pub use pair::{pair_feature_dim, pair_features, PAIR_FEATURE_WIDTH_FACTOR};
 pub use train::{predict, train, EpochRecord, Objective, StudentExample, TrainConfig, TrainOutput};
 pub use vectors::WordVectors;
 pub use vocab::{Vocab, VocabConfig};

@@ -4,7 +4,7 @@
 //!
 //! - single sentence: `h = encoder(x)` → `fc` (Linear + ReLU, `fc_dim`) → dropout → `out`;
 //! - pair: `h1 = encoder(x1)`, `h2 = encoder(x2)` (shared weights) →
-//!   `[h1, h2, h1 * h2, |h1 - h2|]` → `fc` → dropout → `out`.
+//!   [`pair_features`] `[h1, h2, h1 * h2, |h1 - h2|]` → `fc` → dropout → `out`.
 //!
 //! Parameter names: `encoder.embedding.{static,non_static}.weight`,
 //! `encoder.lstm.{weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0}[_reverse]`,
@@ -14,6 +14,7 @@ use crate::batch::{Batch, Encoded};
 use crate::config::{EmbeddingMode, StudentConfig};
 use crate::embedding::Embeddings;
 use crate::encoder::BiLstmEncoder;
+use crate::pair::{pair_feature_dim, pair_features};
 use crate::vectors::WordVectors;
 use crate::vocab::Vocab;
 use kd_core::{KdError, Result};
@@ -88,7 +89,7 @@ impl StudentModel {
         )?;
         let encoder = BiLstmEncoder::new(enc, embedding, config.hidden_dim);
         let features = if config.pair {
-            4 * encoder.output_dim()
+            pair_feature_dim(encoder.output_dim())
         } else {
             encoder.output_dim()
         };
@@ -197,9 +198,7 @@ impl StudentModel {
                         h2.size()[0]
                     )));
                 }
-                let prod = &h1 * &h2;
-                let diff = (&h1 - &h2).abs();
-                Tensor::cat(&[h1, h2, prod, diff], 1)
+                pair_features(&h1, &h2)?
             }
             _ => {
                 return Err(KdError::InvalidArgument(format!(

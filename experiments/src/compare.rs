@@ -6,15 +6,15 @@ use crate::results::{published, MetricRow};
 use kd_core::data::Task;
 
 /// Lines of the comparison table for `task`.
-pub fn comparison_lines(task: Task, ours: &[MetricRow]) -> Vec<String> {
-    let paper = published().unwrap_or_default();
+pub fn comparison_lines(task: Task, ours: &[MetricRow]) -> anyhow::Result<Vec<String>> {
+    let paper = published()?;
     let slug = task_slug(task);
     let mut lines = vec![format!(
         "{:<12} {:<16} {:<9} {:>9} {:>11}",
         "model", "split", "metric", "ours", "paper(test)"
     )];
     for row in ours {
-        let split_key = match row.split.as_str() {
+        let split_key = match row.split.id() {
             "dev_matched" => "test_matched",
             "dev_mismatched" => "test_mismatched",
             _ => "test",
@@ -24,16 +24,20 @@ pub fn comparison_lines(task: Task, ours: &[MetricRow]) -> Vec<String> {
             .find(|p| {
                 p.table == "table1"
                     && p.task == slug
-                    && p.model == row.model
-                    && p.metric == row.metric
+                    && p.model == row.model.as_str()
+                    && p.metric == row.metric.id()
                     && p.split == split_key
             })
             .map(|p| format!("{:.1}", p.value))
             .unwrap_or_else(|| "-".into());
         lines.push(format!(
             "{:<12} {:<16} {:<9} {:>9.2} {:>11}",
-            row.model, row.split, row.metric, row.value, theirs
+            row.model.as_str(),
+            row.split.id(),
+            row.metric.id(),
+            row.value,
+            theirs
         ));
     }
-    lines
+    Ok(lines)
 }

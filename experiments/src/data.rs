@@ -50,36 +50,36 @@ pub fn load_task_data(task: Task, dir: &Path, cfg: &ExperimentConfig) -> Result<
         bail!("{}: no training examples", files.train.display());
     }
     let train_digest = file_digest(&files.train)?;
-    let mut dev = Vec::new();
-    for file in files.dev {
+    let read = |file: SplitFile, max: Option<usize>| -> Result<Split> {
         if !file.path.is_file() {
             bail!(
-                "{}: dev split '{}' not found",
+                "{}: {} split '{}' not found",
                 file.path.display(),
+                if file.labelled { "dev" } else { "test" },
                 file.name
             );
         }
         let digest = file_digest(&file.path)?;
-        let examples = take(load_split(task, &file.path)?, cfg.data.max_dev);
-        dev.push(Split {
+        let examples = take(load_split(task, &file.path)?, max);
+        Ok(Split {
             file,
             examples,
             digest,
-        });
-    }
+        })
+    };
+    let dev = files
+        .dev
+        .into_iter()
+        .map(|f| read(f, cfg.data.max_dev))
+        .collect::<Result<Vec<_>>>()?;
     if dev.is_empty() {
         bail!("{}: no dev split for {:?}", dir.display(), task);
     }
-    let mut test = Vec::new();
-    for file in files.test {
-        let digest = file_digest(&file.path)?;
-        let examples = take(load_split(task, &file.path)?, cfg.data.max_test);
-        test.push(Split {
-            file,
-            examples,
-            digest,
-        });
-    }
+    let test = files
+        .test
+        .into_iter()
+        .map(|f| read(f, cfg.data.max_test))
+        .collect::<Result<Vec<_>>>()?;
     Ok(TaskData {
         train,
         train_digest,

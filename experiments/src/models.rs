@@ -58,6 +58,20 @@ pub fn fresh_student<'a>(
     Ok((model, vs))
 }
 
+/// Examples as the student reads them: gold labels kept, no teacher logits (evaluation, timing,
+/// hard-label training).
+pub fn student_examples(examples: &[Example]) -> Vec<bilstm_student::StudentExample> {
+    examples
+        .iter()
+        .map(|e| bilstm_student::StudentExample {
+            text_a: e.text_a.clone(),
+            text_b: e.text_b.clone(),
+            label: e.label,
+            teacher_logits: None,
+        })
+        .collect()
+}
+
 /// Both sentences' texts of `examples`.
 pub fn texts(examples: &[Example]) -> impl Iterator<Item = &str> {
     examples

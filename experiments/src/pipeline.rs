@@ -17,7 +17,7 @@ use crate::log::RunLog;
 use crate::logln;
 use crate::names::{task_slug, ModelName};
 use crate::results::{git_rev, write_csv, HistoryRow, VariantRow};
-use crate::stages::evaluate::{evaluate, StudentClassifier, Subject, TeacherClassifier};
+use crate::stages::evaluate::{evaluate, load_student, Subject};
 use crate::stages::labels::Labelled;
 use crate::stages::{self, student::Sources, TrainSummary};
 use crate::store::{files_digest, path_digest, try_lock_file, Stage, Store};
@@ -82,119 +82,25 @@ impl Plan {
     /// (normalised: no threads, progress or evaluation batch sizes) and the stage versions.
     pub fn new(cfg: &ExperimentConfig, data: &TaskData, store: &Store) -> Result<Self> {
         let runs = cfg.resolve()?;
-        let dev = data.selection_dev();
-        let init = files_digest(
-            &cfg.paths.teacher_init,
-            &[
-                bert_teacher::teacher::WEIGHTS_FILE,
-                bert_teacher::teacher::CONFIG_FILE,
-                bert_teacher::teacher::TOKENIZER_FILE,
-            ],
-        )
-        .with_context(|| {
-            format!(
-                "the teacher checkpoint {}",
-                cfg.paths.teacher_init.display()
-            )
-        })?;
-        let mut fine_tune = cfg.teacher.fine_tune.clone();
-        fine_tune.eval_batch_size = 0;
-        let teacher = store.stage(
-            "teacher",
-            stages::TEACHER_VERSION,
-            &json!({
-                "train": data.train_digest, "max_train": cfg.data.max_train,
-                "dev": dev.digest, "max_dev": cfg.data.max_dev,
-                "checkpoint": init, "fine_tune": fine_tune,
-            }),
-        )?;
-
-        let needs_base = runs
-            .iter()
-            .any(|r| r.data == DataSource::Train && r.targets.needs_teacher());
-        let mut augments: Vec<AugmentConfig> = Vec::new();
-        if needs_base {
-            augments.push(cfg.augment.clone());
-        }
-        for r in &runs {
-            if let Some(a) = &r.augment {
-                if !augments.contains(a) {
-                    augments.push(a.clone());
-                }
-            }
-        }
-        let pos = if augments.is_empty() {
-            String::new()
-        } else {
-            path_digest(&cfg.paths.pos_model).with_context(|| {
-                format!("the POS model {}", cfg.paths.pos_model.display())
-            })?
-        };
-        let mut transfers = Vec::new();
-        for augment in augments {
-            let transfer = store.stage(
-                "transfer",
-                stages::TRANSFER_VERSION,
-                &json!({
-                    "train": data.train_digest, "max_train": cfg.data.max_train,
-                    "augment": augment, "pos_model": pos,
-                }),
-            )?;
-            let labels = store.stage(
-                "labels",
-                stages::LABELS_VERSION,
-                &json!({ "teacher": teacher.key, "transfer": transfer.key }),
-            )?;
-            transfers.push(TransferPlan {
-                augment,
-                transfer,
-                labels,
-            });
-        }
+        let teacher = teacher_stage(cfg, data, store)?;
+        let transfers = transfer_plans(cfg, data, store, &teacher, &runs)?;
         let base = transfers.iter().position(|t| t.augment == cfg.augment);
-
         let mut vectors: HashMap<PathBuf, String> = HashMap::new();
         let mut students = Vec::new();
         for run in runs {
-            let mut model = run.model.clone();
-            let vec_digest = match model.embedding.vectors.take() {
-                Some(p) => Some(match vectors.get(&p) {
-                    Some(d) => d.clone(),
-                    None => {
-                        let d = path_digest(&p)
-                            .with_context(|| format!("the word vectors {}", p.display()))?;
-                        vectors.insert(p.clone(), d.clone());
-                        d
-                    }
-                }),
-                None => None,
-            };
-            let mut train = run.train.clone();
-            train.eval_batch_size = 0;
-            train.threads = None;
-            train.progress = false;
             let transfer = run
                 .augment
                 .as_ref()
                 .and_then(|a| transfers.iter().position(|t| &t.augment == a));
-            let source = match (run.data, transfer) {
-                (DataSource::Transfer, Some(i)) => json!({ "labels": transfers[i].labels.key }),
-                (DataSource::Train, _) => json!({
-                    "train": data.train_digest, "max_train": cfg.data.max_train,
-                    "labels": if run.targets.needs_teacher() {
-                        base.map(|b| transfers[b].labels.key.clone())
-                    } else { None },
-                }),
-                (DataSource::Transfer, None) => bail!("{}: no transfer set planned", run.variant),
-            };
-            let stage = store.stage(
-                "student",
-                stages::STUDENT_VERSION,
-                &json!({
-                    "source": source, "targets": run.targets,
-                    "dev": dev.digest, "max_dev": cfg.data.max_dev,
-                    "model": model, "vectors": vec_digest, "train": train,
-                }),
+            let stage = student_stage(
+                cfg,
+                data,
+                store,
+                &run,
+                &transfers,
+                transfer,
+                base,
+                &mut vectors,
             )?;
             students.push(StudentPlan {
                 run,
@@ -211,6 +117,138 @@ impl Plan {
     }
 }
 
+/// The teacher's stage: the training and selection data, the initial checkpoint's three files
+/// and the fine-tuning settings.
+fn teacher_stage(cfg: &ExperimentConfig, data: &TaskData, store: &Store) -> Result<Stage> {
+    let dev = data.selection_dev();
+    let init = files_digest(
+        &cfg.paths.teacher_init,
+        &[
+            bert_teacher::teacher::WEIGHTS_FILE,
+            bert_teacher::teacher::CONFIG_FILE,
+            bert_teacher::teacher::TOKENIZER_FILE,
+        ],
+    )
+    .with_context(|| {
+        format!(
+            "the teacher checkpoint {}",
+            cfg.paths.teacher_init.display()
+        )
+    })?;
+    let mut fine_tune = cfg.teacher.fine_tune.clone();
+    fine_tune.eval_batch_size = 0;
+    store.stage(
+        "teacher",
+        stages::TEACHER_VERSION,
+        &json!({
+            "train": data.train_digest, "max_train": cfg.data.max_train,
+            "dev": dev.digest, "max_dev": cfg.data.max_dev,
+            "checkpoint": init, "fine_tune": fine_tune,
+        }),
+    )
+}
+
+/// The transfer sets the runs need (the shared `augment` block's first, when a `data: train`
+/// run needs teacher targets), each with its labelling stage.
+fn transfer_plans(
+    cfg: &ExperimentConfig,
+    data: &TaskData,
+    store: &Store,
+    teacher: &Stage,
+    runs: &[StudentRun],
+) -> Result<Vec<TransferPlan>> {
+    let needs_base = runs
+        .iter()
+        .any(|r| r.data == DataSource::Train && r.targets.needs_teacher());
+    let mut augments: Vec<AugmentConfig> = Vec::new();
+    if needs_base {
+        augments.push(cfg.augment.clone());
+    }
+    for a in runs.iter().filter_map(|r| r.augment.as_ref()) {
+        if !augments.contains(a) {
+            augments.push(a.clone());
+        }
+    }
+    if augments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pos = path_digest(&cfg.paths.pos_model)
+        .with_context(|| format!("the POS model {}", cfg.paths.pos_model.display()))?;
+    let mut transfers = Vec::new();
+    for augment in augments {
+        let transfer = store.stage(
+            "transfer",
+            stages::TRANSFER_VERSION,
+            &json!({
+                "train": data.train_digest, "max_train": cfg.data.max_train,
+                "augment": augment, "pos_model": pos,
+            }),
+        )?;
+        let labels = store.stage(
+            "labels",
+            stages::LABELS_VERSION,
+            &json!({ "teacher": teacher.key, "transfer": transfer.key }),
+        )?;
+        transfers.push(TransferPlan {
+            augment,
+            transfer,
+            labels,
+        });
+    }
+    Ok(transfers)
+}
+
+/// One student run's stage: its data's stage (or the training file), its targets, the model
+/// with the vectors' content instead of their path, and the training settings that matter.
+#[allow(clippy::too_many_arguments)]
+fn student_stage(
+    cfg: &ExperimentConfig,
+    data: &TaskData,
+    store: &Store,
+    run: &StudentRun,
+    transfers: &[TransferPlan],
+    transfer: Option<usize>,
+    base: Option<usize>,
+    vectors: &mut HashMap<PathBuf, String>,
+) -> Result<Stage> {
+    let mut model = run.model.clone();
+    let vec_digest = match model.embedding.vectors.take() {
+        Some(p) => Some(match vectors.get(&p) {
+            Some(d) => d.clone(),
+            None => {
+                let d =
+                    path_digest(&p).with_context(|| format!("the word vectors {}", p.display()))?;
+                vectors.insert(p.clone(), d.clone());
+                d
+            }
+        }),
+        None => None,
+    };
+    let mut train = run.train.clone();
+    train.eval_batch_size = 0;
+    train.threads = None;
+    train.progress = false;
+    let source = match (run.data, transfer) {
+        (DataSource::Transfer, Some(i)) => json!({ "labels": transfers[i].labels.key }),
+        (DataSource::Train, _) => json!({
+            "train": data.train_digest, "max_train": cfg.data.max_train,
+            "labels": if run.targets.needs_teacher() {
+                base.map(|b| transfers[b].labels.key.clone())
+            } else { None },
+        }),
+        (DataSource::Transfer, None) => bail!("{}: no transfer set planned", run.variant),
+    };
+    store.stage(
+        "student",
+        stages::STUDENT_VERSION,
+        &json!({
+            "source": source, "targets": run.targets,
+            "dev": data.selection_dev().digest, "max_dev": cfg.data.max_dev,
+            "model": model, "vectors": vec_digest, "train": train,
+        }),
+    )
+}
+
 /// A stage this run used, for `stages.json`.
 #[derive(Serialize)]
 struct StageRef<'a> {
@@ -223,11 +261,8 @@ struct StageRef<'a> {
     seed: Option<u64>,
 }
 
-/// Runs the whole pipeline.
+/// Runs the whole pipeline: the stages of [`Plan`] in order, then the evaluation.
 pub fn run(spec: &RunSpec) -> Result<()> {
-    let cfg = &spec.cfg;
-    let task = cfg.task;
-    let slug = task_slug(task);
     let out_dir = &spec.out_dir;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let lock_path = out_dir.join(".lock");
@@ -238,173 +273,250 @@ pub fn run(spec: &RunSpec) -> Result<()> {
             lock_path.display()
         );
     };
-    let store = Store::open(&spec.store)?;
-    let log = RunLog::open(&out_dir.join("log.txt"));
-    kd_core::io::atomic_write_bytes(
-        &out_dir.join("config.yaml"),
-        serde_yaml::to_string(cfg)?.as_bytes(),
-    )?;
-    if let Some(n) = cfg.threads {
-        tch::set_num_threads(n as i32);
-    }
-    let device = spec.device;
-    let rev = git_rev();
+    crate::store::sweep_tree(out_dir)?;
+    let run = Run::start(spec)?;
+    let plan = Plan::new(&spec.cfg, &run.data, &run.store)?;
     logln!(
-        log,
-        "{slug}: config '{}', seed {}, data {}, out {}, store {}, device {:?}, {} threads, git {rev}",
-        cfg.name,
-        cfg.seed,
-        spec.data_dir.display(),
-        out_dir.display(),
-        store.root.display(),
-        device,
-        tch::get_num_threads()
-    );
-
-    let data = load_task_data(task, &spec.data_dir, cfg)?;
-    let sizes = |splits: &[crate::data::Split]| {
-        splits
-            .iter()
-            .map(|s| format!("{}={}", s.file.name, s.examples.len()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    logln!(
-        log,
-        "data: {} train, dev {}, test {}",
-        data.train.len(),
-        sizes(&data.dev),
-        sizes(&data.test)
-    );
-    let plan = Plan::new(cfg, &data, &store)?;
-    logln!(
-        log,
+        run.log,
         "plan: teacher, {} transfer set(s), {} student run(s)",
         plan.transfers.len(),
         plan.students.len()
     );
-
     // 1. Teacher.
-    let teacher_summary = stages::teacher::run(&plan.teacher, cfg, &data, device, &log)?;
-    let teacher = bert_teacher::Teacher::load(&plan.teacher.dir, device).with_context(|| {
-        format!(
-            "loading the fine-tuned teacher from {}",
-            plan.teacher.dir.display()
-        )
-    })?;
-
+    let teacher_summary =
+        stages::teacher::run(&plan.teacher, &spec.cfg, &run.data, spec.device, &run.log)?;
+    let teacher =
+        bert_teacher::Teacher::load(&plan.teacher.dir, spec.device).with_context(|| {
+            format!(
+                "loading the fine-tuned teacher from {}",
+                plan.teacher.dir.display()
+            )
+        })?;
     // 2. and 3. Transfer sets and their logits.
-    let mut labelled: Vec<Labelled> = Vec::new();
-    let mut transfer_sizes = Vec::new();
-    for t in &plan.transfers {
-        let summary = stages::transfer::run(
-            &t.transfer,
-            &t.augment,
-            &cfg.paths.pos_model,
-            &data,
-            device,
-            &log,
-        )?;
-        stages::labels::run(
-            &t.labels,
-            &t.transfer,
-            &teacher,
-            cfg.teacher.label_batch_size,
-            cfg.teacher.label_chunk_size,
-            device,
-            &log,
-        )?;
-        labelled.push(stages::labels::read(&t.labels, task.num_classes())?);
-        transfer_sizes.push(summary.total);
-    }
-
+    let (labelled, transfer_sizes) = run.transfer_sets(&plan, &teacher)?;
     // 4. Students.
-    let dev = stages::student::plain(&data.selection_dev().examples);
-    let mut summaries: Vec<TrainSummary> = Vec::new();
-    for (i, sp) in plan.students.iter().enumerate() {
-        let sources = Sources {
-            train: &data.train,
-            transfer: sp.transfer.map(|t| &labelled[t]),
-            base: plan.base.map(|b| &labelled[b]),
-        };
-        let train = stages::student::training_examples(&sp.run, &sources)?;
+    let summaries = run.students(&plan, &labelled)?;
+    // 5. Evaluation, submissions, result rows.
+    run.evaluate(
+        &plan,
+        &teacher,
+        &teacher_summary,
+        &summaries,
+        &transfer_sizes,
+    )
+}
+
+/// A started run: its config, data, store and log (the out dir is locked by the caller).
+struct Run<'a> {
+    spec: &'a RunSpec,
+    store: Store,
+    log: RunLog,
+    data: TaskData,
+    rev: String,
+}
+
+impl<'a> Run<'a> {
+    /// Opens the store and the log, writes the resolved config and loads the data.
+    fn start(spec: &'a RunSpec) -> Result<Self> {
+        let cfg = &spec.cfg;
+        let out_dir = &spec.out_dir;
+        let store = Store::open(&spec.store)?;
+        let log = RunLog::open(&out_dir.join("log.txt"));
+        kd_core::io::atomic_write_bytes(
+            &out_dir.join("config.yaml"),
+            serde_yaml::to_string(cfg)?.as_bytes(),
+        )?;
+        if let Some(n) = cfg.threads {
+            tch::set_num_threads(n as i32);
+        }
+        let rev = git_rev();
         logln!(
             log,
-            "student {}/{}: {} seed {}",
-            i + 1,
-            plan.students.len(),
-            sp.run.variant,
-            sp.run.seed
+            "{}: config '{}', seed {}, data {}, out {}, store {}, device {:?}, {} threads, git {rev}",
+            task_slug(cfg.task),
+            cfg.name,
+            cfg.seed,
+            spec.data_dir.display(),
+            out_dir.display(),
+            store.root.display(),
+            spec.device,
+            tch::get_num_threads()
         );
-        summaries.push(stages::student::run(
-            &sp.stage, &sp.run, &train, &dev, device, &log,
-        )?);
+        let data = load_task_data(cfg.task, &spec.data_dir, cfg)?;
+        let sizes = |splits: &[crate::data::Split]| {
+            splits
+                .iter()
+                .map(|s| format!("{}={}", s.file.name, s.examples.len()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        logln!(
+            log,
+            "data: {} train, dev {}, test {}",
+            data.train.len(),
+            sizes(&data.dev),
+            sizes(&data.test)
+        );
+        Ok(Self {
+            spec,
+            store,
+            log,
+            data,
+            rev,
+        })
     }
 
-    // 5. Evaluation, submissions, result rows.
-    let submissions = out_dir.join("submissions");
-    let teacher_name = ModelName::teacher();
-    let subject = |model, seed| Subject {
-        task,
-        model,
-        seed,
-        config: &cfg.name,
-        git_rev: &rev,
-    };
-    let teacher_clf = TeacherClassifier(&teacher);
-    let mut ev = evaluate(
-        &teacher_clf,
-        &subject(&teacher_name, cfg.seed),
-        &data,
-        cfg.teacher.label_batch_size,
-        &submissions,
-    )?;
-    let mut history = history_rows(slug, &cfg.name, &teacher_name, cfg.seed, &teacher_summary);
-    for (sp, summary) in plan.students.iter().zip(&summaries) {
-        let clf = StudentClassifier::load(&sp.stage.dir)?;
-        let e = evaluate(
-            &clf,
-            &subject(&sp.run.variant, sp.run.seed),
-            &data,
-            sp.run.train.eval_batch_size,
+    /// Builds and labels every transfer set of the plan; returns them with their sizes.
+    fn transfer_sets(
+        &self,
+        plan: &Plan,
+        teacher: &bert_teacher::Teacher,
+    ) -> Result<(Vec<Labelled>, Vec<usize>)> {
+        let cfg = &self.spec.cfg;
+        let device = self.spec.device;
+        let mut labelled = Vec::new();
+        let mut sizes = Vec::new();
+        for t in &plan.transfers {
+            let summary = stages::transfer::run(
+                &t.transfer,
+                &t.augment,
+                &cfg.paths.pos_model,
+                &self.data,
+                device,
+                &self.log,
+            )?;
+            stages::labels::run(
+                &t.labels,
+                &t.transfer,
+                teacher,
+                cfg.teacher.label_batch_size,
+                cfg.teacher.label_chunk_size,
+                device,
+                &self.log,
+            )?;
+            labelled.push(stages::labels::read(&t.labels, cfg.task.num_classes())?);
+            sizes.push(summary.total);
+        }
+        Ok((labelled, sizes))
+    }
+
+    /// Trains (or finds in the store) every student run of the plan, in order.
+    fn students(&self, plan: &Plan, labelled: &[Labelled]) -> Result<Vec<TrainSummary>> {
+        let dev = crate::models::student_examples(&self.data.selection_dev().examples);
+        let mut summaries = Vec::new();
+        for (i, sp) in plan.students.iter().enumerate() {
+            let sources = Sources {
+                train: &self.data.train,
+                transfer: sp.transfer.map(|t| &labelled[t]),
+                base: plan.base.map(|b| &labelled[b]),
+            };
+            let train = stages::student::training_examples(&sp.run, &sources)?;
+            logln!(
+                self.log,
+                "student {}/{}: {} seed {}",
+                i + 1,
+                plan.students.len(),
+                sp.run.variant,
+                sp.run.seed
+            );
+            summaries.push(stages::student::run(
+                &sp.stage,
+                &sp.run,
+                &train,
+                &dev,
+                self.spec.device,
+                &self.log,
+            )?);
+        }
+        Ok(summaries)
+    }
+
+    /// Evaluates the teacher and every student, and writes the run's result files.
+    fn evaluate(
+        &self,
+        plan: &Plan,
+        teacher: &bert_teacher::Teacher,
+        teacher_summary: &TrainSummary,
+        summaries: &[TrainSummary],
+        transfer_sizes: &[usize],
+    ) -> Result<()> {
+        let cfg = &self.spec.cfg;
+        let (task, out_dir) = (cfg.task, &self.spec.out_dir);
+        let slug = crate::names::schema_task(task);
+        let submissions = out_dir.join("submissions");
+        let subject = |model, seed| Subject {
+            task,
+            model,
+            seed,
+            config: &cfg.name,
+            git_rev: &self.rev,
+        };
+        let teacher_name = ModelName::teacher();
+        let mut ev = evaluate(
+            teacher,
+            &subject(&teacher_name, cfg.seed),
+            &self.data,
+            cfg.teacher.label_batch_size,
             &submissions,
         )?;
-        ev.metrics.extend(e.metrics);
-        ev.predictions.extend(e.predictions);
-        history.extend(history_rows(
-            slug,
-            &cfg.name,
-            &sp.run.variant,
-            sp.run.seed,
-            summary,
-        ));
+        let mut history = history_rows(slug, &cfg.name, &teacher_name, cfg.seed, teacher_summary);
+        for (sp, summary) in plan.students.iter().zip(summaries) {
+            let (student, _vs) = load_student(&sp.stage.dir)?;
+            let e = evaluate(
+                &student,
+                &subject(&sp.run.variant, sp.run.seed),
+                &self.data,
+                sp.run.train.eval_batch_size,
+                &submissions,
+            )?;
+            ev.metrics.extend(e.metrics);
+            ev.predictions.extend(e.predictions);
+            history.extend(history_rows(
+                slug,
+                &cfg.name,
+                &sp.run.variant,
+                sp.run.seed,
+                summary,
+            ));
+        }
+        let variants = variant_rows(cfg, plan, transfer_sizes, &self.data);
+        write_csv(&out_dir.join("metrics.csv"), &ev.metrics)?;
+        write_csv(&out_dir.join("history.csv"), &history)?;
+        write_csv(&out_dir.join("variants.csv"), &variants)?;
+        write_csv(&out_dir.join("dev_predictions.csv"), &ev.predictions)?;
+        write_stage_refs(out_dir, plan)?;
+        // What produced these files: the command, the code, the machine (see README,
+        // "Reproducibility": the students' numbers follow the CPU's kernels).
+        let run_json = json!({
+            "command": std::env::args().collect::<Vec<_>>(),
+            "config": cfg.name,
+            "provenance": crate::store::Provenance::here(self.spec.device),
+        });
+        kd_core::io::atomic_write_bytes(
+            &out_dir.join("run.json"),
+            &serde_json::to_vec_pretty(&run_json)?,
+        )?;
+        if task == kd_core::data::Task::Sst2 {
+            stages::evaluate::softmax_t_example(out_dir, task, teacher, &self.data)?;
+        }
+        for (t, size) in plan.transfers.iter().zip(transfer_sizes) {
+            logln!(
+                self.log,
+                "transfer set n_iter {}: {} originals -> {size} examples",
+                t.augment.n_iter,
+                self.data.train.len()
+            );
+        }
+        for line in crate::compare::comparison_lines(task, &ev.metrics)? {
+            logln!(self.log, "{line}");
+        }
+        logln!(self.log, "done: {}", out_dir.join("metrics.csv").display());
+        Ok(())
     }
-    let variants = variant_rows(cfg, &plan, &transfer_sizes, &data);
-    write_csv(&out_dir.join("metrics.csv"), &ev.metrics)?;
-    write_csv(&out_dir.join("history.csv"), &history)?;
-    write_csv(&out_dir.join("variants.csv"), &variants)?;
-    write_csv(&out_dir.join("dev_predictions.csv"), &ev.predictions)?;
-    write_stage_refs(out_dir, &plan)?;
-    if task == kd_core::data::Task::Sst2 {
-        stages::evaluate::softmax_t_example(out_dir, task, &teacher_clf, &data)?;
-    }
-    for (t, size) in plan.transfers.iter().zip(&transfer_sizes) {
-        logln!(
-            log,
-            "transfer set n_iter {}: {} originals -> {size} examples",
-            t.augment.n_iter,
-            data.train.len()
-        );
-    }
-    for line in crate::compare::comparison_lines(task, &ev.metrics) {
-        logln!(log, "{line}");
-    }
-    logln!(log, "done: {}", out_dir.join("metrics.csv").display());
-    Ok(())
 }
 
 fn history_rows(
-    slug: &str,
+    task: reports::schema::Task,
     config: &str,
     model: &ModelName,
     seed: u64,
@@ -414,8 +526,8 @@ fn history_rows(
         .history
         .iter()
         .map(|e| HistoryRow {
-            task: slug.into(),
-            model: model.to_string(),
+            task,
+            model: model.clone(),
             epoch: e.epoch,
             train_loss: e.train_loss,
             dev_accuracy: 100.0 * e.dev_accuracy,
@@ -437,31 +549,32 @@ fn variant_rows(
     let mut rows: Vec<VariantRow> = Vec::new();
     for sp in &plan.students {
         let r = &sp.run;
-        if rows.iter().any(|v| v.model == r.variant.as_str()) {
+        if rows.iter().any(|v| v.model == r.variant) {
             continue;
         }
+        use reports::schema::{Objective as O, SoftKind as S};
         let (objective, alpha, soft, temperature) = match r.train.objective {
-            Objective::Hard => ("hard", 1.0, "none", 1.0),
+            Objective::Hard => (O::Hard, 1.0, S::None, 1.0),
             Objective::Distill(loss) => {
                 let (soft, t) = match loss.soft {
-                    SoftLoss::Mse => ("mse", 1.0),
-                    SoftLoss::MseElementwise => ("mse_elementwise", 1.0),
-                    SoftLoss::SoftCe { t } => ("soft_ce", t),
-                    SoftLoss::Kl { t } => ("kl", t),
+                    SoftLoss::Mse => (S::Mse, 1.0),
+                    SoftLoss::MseElementwise => (S::MseElementwise, 1.0),
+                    SoftLoss::SoftCe { t } => (S::SoftCe, t),
+                    SoftLoss::Kl { t } => (S::Kl, t),
                 };
-                ("distill", loss.alpha, soft, t)
+                (O::Distill, loss.alpha, soft, t)
             }
         };
         rows.push(VariantRow {
-            task: task_slug(cfg.task).into(),
+            task: crate::names::schema_task(cfg.task),
             config: cfg.name.clone(),
-            model: r.variant.to_string(),
+            model: r.variant.clone(),
             baseline: r.variant.as_str() == baseline,
-            data: r.data.as_str().into(),
-            targets: r.targets.as_str().into(),
-            objective: objective.into(),
+            data: r.data,
+            targets: r.targets,
+            objective,
             alpha,
-            soft: soft.into(),
+            soft,
             temperature,
             n_iter: r.augment.as_ref().map_or(0, |a| a.n_iter),
             transfer_size: match sp.transfer {
@@ -507,4 +620,181 @@ fn write_stage_refs(out_dir: &Path, plan: &Plan) -> Result<()> {
         &serde_json::to_vec_pretty(&refs)?,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::layered::{self, Source};
+    use crate::config::Overrides;
+    use crate::data::Split;
+    use kd_core::data::SplitFile;
+    use serde_yaml::Value;
+
+    /// A config whose input files are small files in `dir`, and data with the given digests.
+    struct Inputs {
+        dir: tempfile::TempDir,
+    }
+
+    impl Inputs {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let t = dir.path().join("teacher");
+            std::fs::create_dir_all(&t).unwrap();
+            for f in ["model.safetensors", "config.json", "tokenizer.json"] {
+                std::fs::write(t.join(f), f).unwrap();
+            }
+            std::fs::write(dir.path().join("pos.json"), "pos").unwrap();
+            std::fs::write(dir.path().join("vectors.txt"), "the 0.1").unwrap();
+            Self { dir }
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        fn config(&self, extra: &str) -> ExperimentConfig {
+            let base = layered::load(&Source::Embedded("sst2.yaml")).unwrap();
+            let paths = format!(
+                "paths: {{teacher_init: {}, pos_model: {}}}\n\
+                 students: {{model: {{embedding: {{vectors: {}}}}}}}\n",
+                self.path("teacher").display(),
+                self.path("pos.json").display(),
+                self.path("vectors.txt").display()
+            );
+            let mut value = layered::merge(base, serde_yaml::from_str::<Value>(&paths).unwrap());
+            if !extra.is_empty() {
+                value = layered::merge(value, serde_yaml::from_str::<Value>(extra).unwrap());
+            }
+            ExperimentConfig::from_value(value, &Overrides::default()).unwrap()
+        }
+    }
+
+    fn data(train: &str, dev: &str) -> TaskData {
+        let file = SplitFile {
+            name: "dev".into(),
+            path: PathBuf::from("dev.tsv"),
+            labelled: true,
+        };
+        TaskData {
+            train: Vec::new(),
+            train_digest: train.into(),
+            dev: vec![Split {
+                file,
+                examples: Vec::new(),
+                digest: dev.into(),
+            }],
+            test: Vec::new(),
+        }
+    }
+
+    /// (teacher, transfer, labels, bilstm, bilstm_soft) keys.
+    fn keys(cfg: &ExperimentConfig, data: &TaskData, store: &Store) -> [String; 5] {
+        let p = Plan::new(cfg, data, store).unwrap();
+        assert_eq!(p.transfers.len(), 1);
+        assert_eq!(p.students.len(), 2);
+        [
+            p.teacher.key,
+            p.transfers[0].transfer.key.clone(),
+            p.transfers[0].labels.key.clone(),
+            p.students[0].stage.key.clone(),
+            p.students[1].stage.key.clone(),
+        ]
+    }
+
+    /// Which of the five stages changed between `a` and `b`.
+    fn changed(a: &[String; 5], b: &[String; 5]) -> [bool; 5] {
+        std::array::from_fn(|i| a[i] != b[i])
+    }
+
+    #[test]
+    fn each_input_invalidates_exactly_the_stages_downstream_of_it() {
+        let inputs = Inputs::new();
+        let store = Store::open(&inputs.path("store")).unwrap();
+        let d = data("train1", "dev1");
+        let base = keys(&inputs.config(""), &d, &store);
+        let cfg = inputs.config("");
+        let after = |edit: &dyn Fn()| {
+            edit();
+            keys(&cfg, &d, &store)
+        };
+        // [teacher, transfer, labels, bilstm, bilstm_soft]
+        const ALL: [bool; 5] = [true; 5];
+        for f in ["model.safetensors", "config.json", "tokenizer.json"] {
+            let p = inputs.path("teacher").join(f);
+            let k = after(&|| std::fs::write(&p, "changed").unwrap());
+            assert_eq!(changed(&base, &k), [true, false, true, false, true], "{f}");
+            std::fs::write(&p, f).unwrap();
+        }
+        // Bytes beside the checkpoint that it is not loaded from do not count.
+        let k = after(&|| std::fs::write(inputs.path("teacher").join("README.md"), "x").unwrap());
+        assert_eq!(
+            changed(&base, &k),
+            [false; 5],
+            "README beside the checkpoint"
+        );
+        let pos = inputs.path("pos.json");
+        let k = after(&|| std::fs::write(&pos, "other tagger").unwrap());
+        assert_eq!(
+            changed(&base, &k),
+            [false, true, true, false, true],
+            "POS model"
+        );
+        std::fs::write(&pos, "pos").unwrap();
+        let vec = inputs.path("vectors.txt");
+        let k = after(&|| std::fs::write(&vec, "the 0.2").unwrap());
+        assert_eq!(
+            changed(&base, &k),
+            [false, false, false, true, true],
+            "vectors"
+        );
+        std::fs::write(&vec, "the 0.1").unwrap();
+        assert_eq!(
+            keys(&cfg, &d, &store),
+            base,
+            "restored inputs give the same keys"
+        );
+
+        let k = keys(&cfg, &data("train2", "dev1"), &store);
+        assert_eq!(changed(&base, &k), ALL, "training file");
+        let k = keys(&cfg, &data("train1", "dev2"), &store);
+        assert_eq!(
+            changed(&base, &k),
+            [true, false, true, true, true],
+            "dev file"
+        );
+
+        // Settings: each to its stages; the ones that cannot change results to none.
+        let cases: [(&str, [bool; 5]); 8] = [
+            (
+                "teacher: {fine_tune: {lr: 3.0e-5}}",
+                [true, false, true, false, true],
+            ),
+            ("augment: {n_iter: 3}", [false, true, true, false, true]),
+            ("seed: 5", [true, true, true, true, true]),
+            (
+                "students: {variants: {bilstm: {train: {epochs: 3}}}}",
+                [false, false, false, true, false],
+            ),
+            (
+                "students: {model: {hidden_dim: 64}}",
+                [false, false, false, true, true],
+            ),
+            ("threads: 1", [false; 5]),
+            (
+                "students: {train: {eval_batch_size: 7, progress: false}}",
+                [false; 5],
+            ),
+            (
+                "teacher: {label_batch_size: 8, fine_tune: {eval_batch_size: 9}}",
+                [false; 5],
+            ),
+        ];
+        for (yaml, want) in cases {
+            let k = keys(&inputs.config(yaml), &d, &store);
+            assert_eq!(changed(&base, &k), want, "{yaml}");
+        }
+        // Computing keys creates nothing in the store.
+        assert_eq!(std::fs::read_dir(&store.root).unwrap().count(), 0);
+    }
 }

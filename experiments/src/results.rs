@@ -2,111 +2,24 @@
 //! `history.csv` (one row per training epoch), the inputs of the `reports` crate.
 
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use std::path::Path;
 
-/// One row of `metrics.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetricRow {
-    /// `sst2`, `qqp` or `mnli`.
-    pub task: String,
-    /// `teacher`, `bilstm` or `bilstm_soft`.
-    pub model: String,
-    /// `dev`, `dev_matched`, `dev_mismatched`, ...
-    pub split: String,
-    /// `accuracy` or `f1`.
-    pub metric: String,
-    /// In percent.
-    pub value: f64,
-    /// The run's seed.
-    pub seed: u64,
-    /// The config name.
-    pub config: String,
-    /// `git rev-parse --short HEAD` of the code that ran (`-dirty` when uncommitted changes).
-    pub git_rev: String,
-}
+/// The rows of the result files: defined once, by the `reports` crate that reads them.
+pub use reports::rows::{DevPredictionRow, HistoryRow, LogitRow, MetricRow, VariantRow};
 
-/// One row of `history.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryRow {
-    /// Task name.
-    pub task: String,
-    /// Model name.
-    pub model: String,
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Mean training loss over the epoch.
-    pub train_loss: f64,
-    /// Dev accuracy after the epoch, in percent.
-    pub dev_accuracy: f64,
-    /// Wall time of the epoch.
-    pub seconds: f64,
-    /// The run's seed.
-    pub seed: u64,
-    /// The config name.
-    pub config: String,
-}
-
-/// One row of `variants.csv`: what each evaluated student variant is (one row per variant).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VariantRow {
-    /// Task name.
-    pub task: String,
-    /// The config name.
-    pub config: String,
-    /// The variant's name (the `model` of metrics.csv).
-    pub model: String,
-    /// Whether every Δ is measured against this variant.
-    pub baseline: bool,
-    /// `train` or `transfer`.
-    pub data: String,
-    /// `gold`, `inherited`, `teacher_argmax` or `teacher_logits`.
-    pub targets: String,
-    /// `hard` or `distill`.
-    pub objective: String,
-    /// Weight of the hard term (1 for `hard`).
-    pub alpha: f64,
-    /// `none`, `mse`, `mse_elementwise`, `soft_ce` or `kl`.
-    pub soft: String,
-    /// Temperature of the soft term (1 where unused).
-    pub temperature: f64,
-    /// The transfer set's n_iter (0 for `train` data).
-    pub n_iter: usize,
-    /// Examples trained on.
-    pub transfer_size: usize,
-    /// One line.
-    pub description: String,
-}
-
-/// One row of `dev_predictions.csv`: a model's prediction for one dev example.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DevPredictionRow {
-    /// Task name.
-    pub task: String,
-    /// The config name.
-    pub config: String,
-    /// The model (variant) name.
-    pub model: String,
-    /// Its seed.
-    pub seed: u64,
-    /// The dev split.
-    pub split: String,
-    /// 0-based index of the example in the split (after the config's limits).
-    pub example: usize,
-    /// Gold label.
-    pub label: usize,
-    /// Predicted label.
-    pub prediction: usize,
-}
-
-/// Writes `rows` as CSV with a header, atomically.
-pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut wtr = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        wtr.serialize(row)?;
-    }
-    let bytes = wtr.into_inner().context("flushing CSV")?;
+/// Writes `rows` as CSV with a header (the header alone when there are no rows), atomically
+/// through [`kd_core::io`] like every other file of a run (so its fault-injection hook applies).
+pub fn write_csv<T: reports::rows::CsvRow + serde::Serialize>(
+    path: &Path,
+    rows: &[T],
+) -> Result<()> {
+    let bytes = if rows.is_empty() {
+        format!("{}\n", T::COLUMNS.join(",")).into_bytes()
+    } else {
+        reports::rows::rows_to_csv(path, rows)?
+    };
     kd_core::io::atomic_write_bytes(path, &bytes)
         .with_context(|| format!("writing {}", path.display()))
 }

@@ -168,6 +168,8 @@ impl Stage {
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let path = self.dir.join(".lock");
         let file = lock_file(&path, |msg| wait(msg))?;
+        // Holding the lock, nobody else writes here: what a killed builder left goes.
+        sweep_tree(&self.dir)?;
         Ok(StageLock { _file: file })
     }
 
@@ -199,12 +201,7 @@ impl Stage {
 /// Opens (creating) `path` and takes an exclusive lock on it; when another process holds it,
 /// calls `wait` with a message once and blocks until the lock is free.
 pub fn lock_file(path: &Path, wait: impl FnOnce(&str)) -> Result<File> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    let file = open_lock(path)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -224,12 +221,7 @@ pub fn lock_file(path: &Path, wait: impl FnOnce(&str)) -> Result<File> {
 
 /// Takes `path`'s lock without waiting: `Ok(None)` when another process holds it.
 pub fn try_lock_file(path: &Path) -> Result<Option<File>> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    let file = open_lock(path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -237,6 +229,35 @@ pub fn try_lock_file(path: &Path) -> Result<Option<File>> {
             Err(e).with_context(|| format!("locking {}", path.display()))
         }
     }
+}
+
+/// Removes the temporary files that killed writers left anywhere under `dir`
+/// ([`kd_core::io::sweep_temp_files`] in every directory); returns how many.
+pub fn sweep_tree(dir: &Path) -> Result<usize> {
+    let mut removed = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        removed += kd_core::io::sweep_temp_files(&d)
+            .with_context(|| format!("sweeping {}", d.display()))?
+            .len();
+        let entries = std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?;
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(entry.path());
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Opens (creating, never truncating) a lock file.
+fn open_lock(path: &Path) -> Result<File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening the lock file {}", path.display()))
 }
 
 /// First 12 hex digits of a digest.

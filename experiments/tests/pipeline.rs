@@ -73,12 +73,22 @@ fn metrics(dir: &Path) -> Vec<(String, String, String, f64)> {
 
 fn check_outputs(
     dir: &Path,
+    store: &Path,
     task: &str,
     splits: &[&str],
     metric_names: &[&str],
     submissions: &[(&str, usize)],
 ) {
-    for f in ["config.yaml", "metrics.csv", "history.csv", "log.txt"] {
+    for f in [
+        "config.yaml",
+        "metrics.csv",
+        "history.csv",
+        "variants.csv",
+        "dev_predictions.csv",
+        "stages.json",
+        "run.json",
+        "log.txt",
+    ] {
         assert!(dir.join(f).is_file(), "{f} missing in {}", dir.display());
     }
     let m = metrics(dir);
@@ -97,7 +107,9 @@ fn check_outputs(
             }
         }
         for (name, rows) in submissions {
-            let path = dir.join("submissions").join(format!("{name}.{model}.tsv"));
+            let path = dir
+                .join("submissions")
+                .join(format!("{name}.{model}.seed0.tsv"));
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let lines: Vec<&str> = text.lines().collect();
@@ -113,28 +125,158 @@ fn check_outputs(
             "{task}: {model} has < 2 epochs in history.csv"
         );
     }
-    // The transfer set with logits is kept.
-    let stages: Vec<String> = std::fs::read_dir(dir.join("stages"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into())
-        .collect();
-    let labels = stages
-        .iter()
-        .find(|s| s.starts_with("labels-"))
-        .expect("labels stage dir");
-    let header =
-        std::fs::read_to_string(dir.join("stages").join(labels).join("transfer.tsv")).unwrap();
+    // The transfer set with logits is kept, in the store, and every stage is finished.
+    let labels = stage_dirs(store, "labels-");
+    assert_eq!(labels.len(), 1, "{task}: one labelling stage");
+    let header = std::fs::read_to_string(labels[0].join("transfer.tsv")).unwrap();
     assert!(header.lines().next().unwrap().contains("logit_0"));
+    for prefix in ["teacher-", "transfer-", "labels-", "student-"] {
+        let dirs = stage_dirs(store, prefix);
+        assert!(!dirs.is_empty(), "{task}: no {prefix} stage in the store");
+        for d in dirs {
+            assert!(d.join("done.json").is_file(), "{} unfinished", d.display());
+        }
+    }
+    // stages.json names every stage the run used.
+    let refs = std::fs::read_to_string(dir.join("stages.json")).unwrap();
+    assert_eq!(refs.matches("\"stage\"").count(), 3 + 2, "{refs}");
+}
+
+/// The store's stage dirs whose names start with `prefix`, sorted.
+fn stage_dirs(store: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(store)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// Every file under `dir` whose name marks it as temporary.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if e.file_name().to_string_lossy().contains(".tmp") {
+                found.push(p.clone());
+            }
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// `--out-dir OUT --store STORE` as arguments.
+fn dirs_args<'a>(out: &'a Path, store: &'a Path) -> [&'a str; 4] {
+    [
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]
+}
+
+fn smoke(task: &str, out: &Path, store: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["--smoke"];
+    args.extend(dirs_args(out, store));
+    args.extend(extra);
+    run_ok(task, &args)
+}
+
+/// Spawns a smoke run and SIGKILLs it once `ready` holds (or it exits); true when it was killed
+/// before it finished.
+fn kill_when(out: &Path, store: &Path, ready: impl Fn() -> bool) -> bool {
+    let mut args = vec!["--smoke"];
+    args.extend(dirs_args(out, store));
+    let mut child = bin("sst2")
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !ready() && t.elapsed() < Duration::from_secs(300) {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    killed && !out.join("metrics.csv").exists()
+}
+
+/// A stage dir (name prefix) exists in the store without its `done.json`.
+fn building(store: &Path, prefix: &str, nth: usize) -> bool {
+    stage_dirs(store, prefix)
+        .iter()
+        .filter(|d| !d.join("done.json").exists())
+        .count()
+        > 0
+        && stage_dirs(store, prefix).len() > nth
+}
+
+/// The files a finished run leaves that must not depend on how it got there.
+fn results_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![
+        "metrics.csv".to_string(),
+        "history_models".to_string(),
+        "dev_predictions.csv".to_string(),
+        "variants.csv".to_string(),
+    ];
+    let mut subs: Vec<String> = std::fs::read_dir(dir.join("submissions"))
+        .unwrap()
+        .flatten()
+        .map(|e| format!("submissions/{}", e.file_name().to_string_lossy()))
+        .collect();
+    subs.sort();
+    files.extend(subs);
+    files
+        .into_iter()
+        .map(|f| {
+            let bytes = if f == "history_models" {
+                // history.csv carries wall times: compare everything but the seconds column.
+                read_csv(&dir.join("history.csv"))
+                    .into_iter()
+                    .map(|mut r| {
+                        r.remove(5);
+                        r.join(",")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .into_bytes()
+            } else {
+                std::fs::read(dir.join(&f)).unwrap_or_else(|e| panic!("{f}: {e}"))
+            };
+            (f, bytes)
+        })
+        .collect()
 }
 
 #[test]
-fn sst2_smoke_outputs_and_resume_after_kill() {
+fn sst2_smoke_outputs_render_and_survive_a_kill_in_every_stage() {
     require(&root().join("data/glue/SST-2/train.tsv"));
     require(&root().join(".cache/minilm/model.safetensors"));
     let tmp = tempfile::tempdir().unwrap();
-    let full = tmp.path().join("full");
-    run_ok("sst2", &["--smoke", "--out-dir", full.to_str().unwrap()]);
-    check_outputs(&full, "sst2", &["dev"], &["accuracy"], &[("SST-2", 16)]);
+    let (full, store) = (tmp.path().join("full"), tmp.path().join("store-full"));
+    smoke("sst2", &full, &store, &[]);
+    check_outputs(
+        &full,
+        &store,
+        "sst2",
+        &["dev"],
+        &["accuracy"],
+        &[("SST-2", 16)],
+    );
     let softmax = read_csv(&full.join("softmax_t.csv"));
     assert_eq!(softmax.len(), 3, "softmax_t.csv: header + 2 classes");
 
@@ -152,56 +294,63 @@ fn sst2_smoke_outputs_and_resume_after_kill() {
     .unwrap_or_else(|e| panic!("reports cannot read the smoke run's results: {e}"));
     assert!(report.written.iter().any(|p| p.ends_with("table1.md")));
 
-    // Kill a second run once the distilled student has started, then resume it.
-    let resumed = tmp.path().join("resumed");
-    let mut child = bin("sst2")
-        .args(["--smoke", "--out-dir", resumed.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    let started = |dir: &Path| {
-        std::fs::read_dir(dir.join("stages"))
-            .map(|rd| {
-                rd.flatten()
-                    .any(|e| e.file_name().to_string_lossy().starts_with("bilstm_soft-"))
-            })
-            .unwrap_or(false)
-    };
-    while !started(&resumed) && t.elapsed() < Duration::from_secs(300) {
-        if child.try_wait().unwrap().is_some() {
-            break;
+    // Kill a run inside each stage in turn (teacher epoch, labelling chunks, the first and the
+    // second student, evaluation), re-running the same command each time; the last run finishes.
+    let (resumed, store2) = (tmp.path().join("resumed"), tmp.path().join("store-killed"));
+    type Ready<'a> = Box<dyn Fn() -> bool + 'a>;
+    let points: [(&str, Ready); 5] = [
+        ("teacher", Box::new(|| building(&store2, "teacher-", 0))),
+        (
+            "labelling",
+            Box::new(|| {
+                stage_dirs(&store2, "labels-")
+                    .iter()
+                    .any(|d| d.join("chunks").is_dir())
+            }),
+        ),
+        (
+            "first student",
+            Box::new(|| building(&store2, "student-", 0)),
+        ),
+        (
+            "second student",
+            Box::new(|| building(&store2, "student-", 1)),
+        ),
+        (
+            "evaluation",
+            Box::new(|| resumed.join("submissions").is_dir()),
+        ),
+    ];
+    let mut killed = Vec::new();
+    for (name, ready) in &points {
+        if kill_when(&resumed, &store2, ready) {
+            killed.push(*name);
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(
-        !resumed.join("metrics.csv").exists(),
-        "the run finished before it could be killed"
+        killed.len() >= 3,
+        "too few kills landed inside a stage: {killed:?}"
     );
-    run_ok("sst2", &["--smoke", "--out-dir", resumed.to_str().unwrap()]);
-    assert_eq!(
-        metrics(&full),
-        metrics(&resumed),
-        "a resumed run must end with the same metrics"
-    );
+    smoke("sst2", &resumed, &store2, &[]);
+    let (a, b) = (results_of(&full), results_of(&resumed));
+    for ((fa, xa), (fb, xb)) in a.iter().zip(&b) {
+        assert_eq!(fa, fb);
+        assert!(xa == xb, "{fa} differs after kills in {killed:?}");
+    }
+    assert_eq!(a.len(), b.len());
+    for d in [&resumed, &store2] {
+        let left = temp_files(d);
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+
     // A failing run into the same out dir leaves the finished run's outputs as they were.
     let before = std::fs::read(full.join("metrics.csv")).unwrap();
     let config_before = std::fs::read(full.join("config.yaml")).unwrap();
     let bad = tmp.path().join("bad.yaml");
     std::fs::write(&bad, "name: default\ntask: sst2\nunknown_key: 1\n").unwrap();
-    let out = bin("sst2")
-        .args([
-            "--smoke",
-            "--config",
-            bad.to_str().unwrap(),
-            "--out-dir",
-            full.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let mut args = vec!["--smoke", "--config", bad.to_str().unwrap()];
+    args.extend(dirs_args(&full, &store));
+    let out = bin("sst2").args(&args).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(std::fs::read(full.join("metrics.csv")).unwrap(), before);
     assert_eq!(
@@ -209,21 +358,141 @@ fn sst2_smoke_outputs_and_resume_after_kill() {
         config_before
     );
 
-    // No temporary files left behind anywhere.
-    let mut stack = vec![resumed.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            assert!(
-                !e.file_name().to_string_lossy().contains(".tmp"),
-                "left behind: {}",
-                p.display()
-            );
-            if p.is_dir() {
-                stack.push(p);
-            }
+    // A full disk for one write (kd_core::io's KD_FAIL_WRITE hook): one clear error line, the
+    // previous results untouched, no temporary file.
+    let mut args = vec!["--smoke"];
+    args.extend(dirs_args(&full, &store));
+    let out = bin("sst2")
+        .args(&args)
+        .env("KD_FAIL_WRITE", "metrics.csv")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert!(
+        errors.len() == 1 && errors[0].contains("No space left"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(full.join("metrics.csv")).unwrap(), before);
+    // ... and inside a stage: the new student's done.json cannot be written; the rerun
+    // finishes it from its checkpoint.
+    let seed5 = tmp.path().join("seed5");
+    let mut args = vec!["--smoke", "--student-seed", "5"];
+    args.extend(dirs_args(&seed5, &store));
+    let out = bin("sst2")
+        .args(&args)
+        .env("KD_FAIL_WRITE", "done.json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No space left"));
+    assert!(!seed5.join("metrics.csv").exists());
+    run_ok("sst2", &args);
+    assert!(seed5.join("metrics.csv").is_file());
+    for d in [&full, &seed5, &store] {
+        let left = temp_files(d);
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+#[test]
+fn two_runs_racing_one_store_share_its_stages_and_an_ablation_reuses_them() {
+    require(&root().join("data/glue/SST-2/train.tsv"));
+    require(&root().join(".cache/minilm/model.safetensors"));
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let spawn = |out: &Path| {
+        let mut args = vec!["--smoke"];
+        args.extend(dirs_args(out, &store));
+        bin("sst2").args(&args).output().unwrap()
+    };
+    let (oa, ob) = std::thread::scope(|s| {
+        let ha = s.spawn(|| spawn(&a));
+        let hb = s.spawn(|| spawn(&b));
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    for o in [&oa, &ob] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // One teacher, one transfer set, one labelling, one dir per student: built once, reused once.
+    for prefix in ["teacher-", "transfer-", "labels-"] {
+        assert_eq!(stage_dirs(&store, prefix).len(), 1, "{prefix}");
+    }
+    assert_eq!(stage_dirs(&store, "student-").len(), 2);
+    let log_a = std::fs::read_to_string(a.join("log.txt")).unwrap();
+    let log_b = std::fs::read_to_string(b.join("log.txt")).unwrap();
+    let tuned = [&log_a, &log_b]
+        .iter()
+        .filter(|l| l.contains("teacher: fine-tuning"))
+        .count();
+    assert_eq!(tuned, 1, "exactly one run fine-tunes the teacher");
+    assert_eq!(
+        std::fs::read(a.join("metrics.csv")).unwrap(),
+        std::fs::read(b.join("metrics.csv")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(a.join("dev_predictions.csv")).unwrap(),
+        std::fs::read(b.join("dev_predictions.csv")).unwrap()
+    );
+
+    // Two runs into one out dir: the second fails fast, naming the lock.
+    let lock = std::fs::File::create(a.join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let mut args = vec!["--smoke"];
+    args.extend(dirs_args(&a, &store));
+    let e = run_err(&args);
+    assert!(e.contains("in use by another run"), "{e}");
+    drop(lock);
+
+    // The ablation grid (smoke-sized) reuses the teacher, the transfer set and its logits.
+    let abl = tmp.path().join("abl");
+    smoke(
+        "sst2",
+        &abl,
+        &store,
+        &["--config", "experiments/configs/sst2-ablations.yaml"],
+    );
+    let log = std::fs::read_to_string(abl.join("log.txt")).unwrap();
+    assert!(!log.contains("teacher: fine-tuning"), "{log}");
+    assert!(log.contains("teacher: cached"), "{log}");
+    assert!(!log.contains("labels: teacher logits for"), "{log}");
+    assert_eq!(stage_dirs(&store, "teacher-").len(), 1);
+    assert_eq!(stage_dirs(&store, "labels-").len(), 1);
+    let m = metrics(&abl);
+    let variants = read_csv(&abl.join("variants.csv"));
+    assert_eq!(variants.len(), 1 + 11, "header + 11 variants");
+    for v in &variants[1..] {
+        let rows = m
+            .iter()
+            .filter(|r| r.0 == v[2] && r.2 == "accuracy")
+            .count();
+        assert_eq!(rows, 3, "{}: one dev accuracy per seed", v[2]);
+        for seed in 0..3 {
+            let sub = abl
+                .join("submissions")
+                .join(format!("SST-2.{}.seed{seed}.tsv", v[2]));
+            assert!(sub.is_file(), "{}", sub.display());
         }
     }
+    // The paper's two students of the ablation config are the default run's stages only when
+    // every setting matches; here their epochs differ, so they are new stages.
+    assert!(stage_dirs(&store, "student-").len() > 2);
+    // Rerun after completion: nothing is trained again.
+    let before = stage_dirs(&store, "student-").len();
+    let again = smoke(
+        "sst2",
+        &abl,
+        &store,
+        &["--config", "experiments/configs/sst2-ablations.yaml"],
+    );
+    assert_eq!(stage_dirs(&store, "student-").len(), before);
+    let log = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !log.contains("training on"),
+        "a finished grid retrained:\n{log}"
+    );
 }
 
 #[test]
@@ -239,9 +508,18 @@ fn qqp_smoke_on_the_tiny_fixture() {
             "experiments/tests/data/QQP-tiny",
             "--out-dir",
             out.to_str().unwrap(),
+            "--store",
+            tmp.path().join("store").to_str().unwrap(),
         ],
     );
-    check_outputs(&out, "qqp", &["dev"], &["accuracy", "f1"], &[("QQP", 16)]);
+    check_outputs(
+        &out,
+        &tmp.path().join("store"),
+        "qqp",
+        &["dev"],
+        &["accuracy", "f1"],
+        &[("QQP", 16)],
+    );
 }
 
 #[test]
@@ -257,10 +535,13 @@ fn mnli_smoke_on_the_shared_sample() {
             "data/samples/MNLI-1k",
             "--out-dir",
             out.to_str().unwrap(),
+            "--store",
+            tmp.path().join("store").to_str().unwrap(),
         ],
     );
     check_outputs(
         &out,
+        &tmp.path().join("store"),
         "mnli",
         &["dev_matched", "dev_mismatched"],
         &["accuracy"],
@@ -291,6 +572,8 @@ fn bad_input_gives_one_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let out = out.to_str().unwrap();
+    let store = tmp.path().join("store");
+    let store = store.to_str().unwrap();
 
     let e = run_err(&[
         "--smoke",
@@ -298,6 +581,8 @@ fn bad_input_gives_one_clear_error() {
         "/nonexistent/glue",
         "--out-dir",
         out,
+        "--store",
+        store,
     ]);
     assert!(
         e.contains("/nonexistent/glue") && e.contains("train.tsv"),
@@ -318,6 +603,8 @@ fn bad_input_gives_one_clear_error() {
         bad.to_str().unwrap(),
         "--out-dir",
         out,
+        "--store",
+        store,
     ]);
     assert!(e.contains("train.tsv:3"), "{e}");
 
@@ -330,6 +617,8 @@ fn bad_input_gives_one_clear_error() {
         cfg.to_str().unwrap(),
         "--out-dir",
         out,
+        "--store",
+        store,
     ]);
     assert!(e.contains("seeed") && e.contains("bad.yaml"), "{e}");
 
@@ -362,6 +651,8 @@ fn bad_input_gives_one_clear_error() {
         cfg2.to_str().unwrap(),
         "--out-dir",
         out,
+        "--store",
+        store,
     ]);
     assert!(e.contains("intermediate") || e.contains("shape"), "{e}");
 
@@ -374,6 +665,8 @@ fn bad_input_gives_one_clear_error() {
         cfg2.to_str().unwrap(),
         "--out-dir",
         out,
+        "--store",
+        store,
     ]);
     assert!(e.contains("model.safetensors"), "{e}");
 }

@@ -18,22 +18,40 @@ pub fn example_bar(len: u64, label: &str, enabled: bool) -> ProgressBar {
     let (bar, template) = if std::io::stderr().is_terminal() {
         (
             ProgressBar::new(len),
-            "{prefix} [{elapsed_precise}] [{bar:30}] {pos}/{len} ex ({per_sec}, ETA {eta}) {msg}",
+            "{prefix} [{elapsed_precise}] [{bar:30}] {pos}/{len} ex ({rate}, ETA {eta}) {msg}",
         )
     } else {
         let target =
             ProgressDrawTarget::term_like_with_hz(Box::new(LogLines::new(LOG_INTERVAL)), 1);
         (
             ProgressBar::with_draw_target(Some(len), target),
-            "{prefix} [{elapsed_precise}] {pos}/{len} ex ({percent}%, {per_sec}, ETA {eta}) {msg}",
+            "{prefix} [{elapsed_precise}] {pos}/{len} ex ({percent}%, {rate}, ETA {eta}) {msg}",
         )
     };
     let style = ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&format_rate(state.per_sec()));
+            },
+        )
         .progress_chars("=> ");
     bar.set_style(style);
     bar.set_prefix(label.to_string());
     bar
+}
+
+/// A throughput as a reader wants it: whole examples per second from 10/s up (`68/s`, not
+/// `68.4498/s`), one decimal below.
+pub fn format_rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() {
+        "-/s".to_string()
+    } else if per_sec >= 10.0 {
+        format!("{per_sec:.0}/s")
+    } else {
+        format!("{per_sec:.1}/s")
+    }
 }
 
 /// A [`TermLike`] that turns redraws into plain stderr lines, at most one per `interval`.
@@ -96,5 +114,18 @@ impl TermLike for LogLines {
     }
     fn flush(&self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_rate;
+
+    #[test]
+    fn rates_are_printed_to_the_digits_that_matter() {
+        assert_eq!(format_rate(68.4498), "68/s");
+        assert_eq!(format_rate(4755.2), "4755/s");
+        assert_eq!(format_rate(4.8589), "4.9/s");
+        assert_eq!(format_rate(f64::INFINITY), "-/s");
     }
 }

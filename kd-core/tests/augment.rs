@@ -304,7 +304,7 @@ fn same_set_with_one_and_two_threads_and_seed_matters() {
     let examples: Vec<Example> = (0..2500)
         .map(|i| Example {
             text_a: format!("{} {}", base[i % 6], base[(i / 6) % 6]),
-            text_b: (i % 5 == 0).then(|| base[(i + 1) % 6].to_string()),
+            text_b: i.is_multiple_of(5).then(|| base[(i + 1) % 6].to_string()),
             label: Some(i % 2),
             index: None,
         })

@@ -420,3 +420,202 @@ fn qqp_tiny_fixture_loads() {
     assert_eq!((dups(&train), dups(&dev)), (48, 16));
     assert!(test.iter().all(|r| r.index.is_some() && r.text_b.is_some()));
 }
+
+/// Writes `bytes` as `name` in `dir` and returns the path.
+fn write_tsv(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The line and message of a parse error, checking that it names `path`.
+fn parse_error_at(result: Result<impl std::fmt::Debug, KdError>, path: &Path) -> (usize, String) {
+    match result {
+        Err(e @ KdError::Parse { .. }) => {
+            let msg = e.to_string();
+            let KdError::Parse { line, path: p, .. } = e else {
+                unreachable!()
+            };
+            assert_eq!(p, path, "error names the file");
+            assert!(
+                !msg.contains('\n') && !msg.contains('\r'),
+                "one line: {msg:?}"
+            );
+            (line, msg)
+        }
+        other => panic!("{}: expected a parse error, got {other:?}", path.display()),
+    }
+}
+
+#[test]
+fn control_characters_in_fields_name_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    // (task, file bytes, line, column as the message names it, the character's code point)
+    let cases: &[(Task, &[u8], usize, &str, &str)] = &[
+        // A lone carriage return inside a sentence (not a line ending).
+        (
+            Task::Sst2,
+            b"sentence\tlabel\nfine .\t1\nbad \r here .\t0\nfine .\t1\n",
+            3,
+            "column 1 (`sentence`)",
+            "U+000D",
+        ),
+        (
+            Task::Sst2,
+            b"sentence\tlabel\nfine .\t1\nok .\t0\nok .\t1\0\n",
+            4,
+            "column 2 (`label`)",
+            "U+0000",
+        ),
+        (
+            Task::Qqp,
+            b"id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n\
+              7\t1\t2\twhy ?\tred \x1b[31m text ?\t0\n",
+            2,
+            "column 5 (`question2`)",
+            "U+001B",
+        ),
+        (
+            Task::Mnli,
+            b"index\tsentence1\tsentence2\tgold_label\n\
+              0\ta cat .\tan animal .\tentailment\n\
+              1\tdel\x7f here .\ta thing .\tneutral\n",
+            3,
+            "column 2 (`sentence1`)",
+            "U+007F",
+        ),
+        (
+            Task::Sst2,
+            b"sentence\tlabel\nform \x0c feed .\t1\n",
+            2,
+            "column 1 (`sentence`)",
+            "U+000C",
+        ),
+        // "\r\r\n": one '\r' is the CRLF ending, the other is inside the last field.
+        (
+            Task::Sst2,
+            b"sentence\tlabel\r\nfine .\t1\r\nfine .\t0\r\r\n",
+            3,
+            "column 2 (`label`)",
+            "U+000D",
+        ),
+        // A CRLF file counts lines as an LF file does.
+        (
+            Task::Sst2,
+            b"sentence\tlabel\r\nfine .\t1\r\nfine .\t0\r\nbell \x07 .\t1\r\nfine .\t1\r\n",
+            4,
+            "column 1 (`sentence`)",
+            "U+0007",
+        ),
+        (
+            Task::Sst2,
+            b"sentence\tlabel\x1f\nfine .\t1\n",
+            1,
+            "header column 2",
+            "U+001F",
+        ),
+        // Old Mac line endings: everything is one header line full of '\r'.
+        (
+            Task::Sst2,
+            b"sentence\tlabel\rfine .\t1\r",
+            1,
+            "header column 2",
+            "U+000D",
+        ),
+    ];
+    for (i, &(task, bytes, line, column, code)) in cases.iter().enumerate() {
+        let path = write_tsv(dir.path(), &format!("case{i}.tsv"), bytes);
+        let (got_line, msg) = parse_error_at(load_split(task, &path), &path);
+        assert_eq!(got_line, line, "case {i}: {msg}");
+        assert!(
+            msg.contains(column) && msg.contains(code) && msg.contains("control character"),
+            "case {i}: {msg:?} should name {column} and {code}"
+        );
+    }
+}
+
+#[test]
+fn crlf_files_load_like_lf_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let lf = "sentence\tlabel\nit 's \" good \" .\t1\nbad .\t0\nfine\t1";
+    let crlf = lf.replace('\n', "\r\n");
+    let lf_rows = load_split(Task::Sst2, &write_tsv(dir.path(), "lf.tsv", lf.as_bytes())).unwrap();
+    let crlf_path = write_tsv(dir.path(), "crlf.tsv", crlf.as_bytes());
+    let crlf_rows = load_split(Task::Sst2, &crlf_path).unwrap();
+    assert_eq!(lf_rows.len(), 3);
+    assert_eq!(crlf_rows, lf_rows);
+    assert_eq!(crlf_rows[2].text_a, "fine");
+
+    let qqp = "id\tquestion1\tquestion2\r\n3\twhy ?\twhy not ?\r\n4\thow ?\twho ?\r\n";
+    let rows = load_split(Task::Qqp, &write_tsv(dir.path(), "q.tsv", qqp.as_bytes())).unwrap();
+    assert_eq!(rows[1].text_b.as_deref(), Some("who ?"));
+    assert_eq!(rows[1].index, Some(4));
+}
+
+#[test]
+fn submission_reader_rejects_control_characters_and_reads_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_tsv(
+        dir.path(),
+        "SST-2.tsv",
+        b"index\tprediction\r\n0\t1\r\n1\t0\r\n",
+    );
+    assert_eq!(
+        read_submission(Task::Sst2, &path).unwrap(),
+        [(0, 1), (1, 0)]
+    );
+    let path = write_tsv(
+        dir.path(),
+        "MNLI-m.tsv",
+        b"index\tprediction\n0\tneutral\n1\tneutral\n2\tentail\0ment\n",
+    );
+    let (line, msg) = parse_error_at(read_submission(Task::Mnli, &path), &path);
+    assert_eq!(line, 4, "{msg}");
+    assert!(
+        msg.contains("column 2 (`prediction`)") && msg.contains("U+0000"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn transfer_set_reader_rejects_control_characters_and_reads_crlf() {
+    use kd_core::augment::{read_transfer_set, AugMode};
+    let dir = tempfile::tempdir().unwrap();
+    let header = "orig_id\taug\tmode\tlabel\ttext_a\ttext_b\tlogit_0\tlogit_1";
+    let good = "0\t0\toriginal\t1\ta fine film\t\t0.5\t-0.5";
+    let crlf = format!("{header}\r\n{good}\r\n0\t1\tsingle\t\t[MASK] film\t\t1\t2\r\n");
+    let path = write_tsv(dir.path(), "crlf.tsv", crlf.as_bytes());
+    let (rows, logits) = read_transfer_set(&path).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].mode, AugMode::Single);
+    assert_eq!(rows[1].text_a, "[MASK] film");
+    assert_eq!(logits, Some((vec![0.5, -0.5, 1.0, 2.0], 2)));
+
+    for (bad_row, line, column, code) in [
+        (
+            "0\t1\tsingle\t\ta \r film\t\t1\t2",
+            3,
+            "column 5 (`text_a`)",
+            "U+000D",
+        ),
+        (
+            "0\t1\tsingle\t\ta film\t\t1\t2\x1b",
+            3,
+            "column 8 (`logit_1`)",
+            "U+001B",
+        ),
+    ] {
+        let text = format!("{header}\n{good}\n{bad_row}\n{good}\n");
+        let path = write_tsv(dir.path(), "bad.tsv", text.as_bytes());
+        let (got_line, msg) = parse_error_at(read_transfer_set(&path), &path);
+        assert_eq!(got_line, line, "{msg}");
+        assert!(msg.contains(column) && msg.contains(code), "{msg}");
+    }
+    // Bad UTF-8 in a transfer file names its line (it used to be a bare I/O error).
+    let mut bytes = format!("{header}\n{good}\n{good}\n").into_bytes();
+    bytes.extend_from_slice(b"0\t1\tsingle\t\t\xff\t\t1\t2\n");
+    let path = write_tsv(dir.path(), "utf8.tsv", &bytes);
+    let (line, msg) = parse_error_at(read_transfer_set(&path), &path);
+    assert_eq!(line, 4, "{msg}");
+    assert!(msg.contains("UTF-8"), "{msg}");
+}

@@ -36,6 +36,14 @@ pub enum ReportError {
         /// What was wrong.
         msg: String,
     },
+    /// polars failed while building or querying a tidy table read from `path`.
+    #[error("{}: building the tidy table: {msg}", path.display())]
+    Frame {
+        /// The results folder the table was read from.
+        path: PathBuf,
+        /// polars' message.
+        msg: String,
+    },
     /// A plotting backend failed while drawing a figure.
     #[error("drawing {}: {msg}", path.display())]
     Plot {

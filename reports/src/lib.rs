@@ -4,34 +4,58 @@
 //!
 //! [`run`] loads `<results>/` ([`load::Results`]) and the paper's numbers
 //! ([`published::Published`]), then writes Table 1 and 2 (markdown + CSV), four figures (PNG +
-//! SVG) and `REPORT.md` under `<out>/`.
+//! SVG) and `REPORT.md` under `<out>/`; every folder of `<results>/` holding a `variants.csv` gets
+//! an ablation table, Figure 5 and a paragraph ([`ablation`]).
+//!
+//! Without the default `render` feature only [`rows`], [`schema`], [`io`] and [`error`] are built:
+//! the result-row schema that the experiments write through, with no polars or plotters.
 
+#[cfg(feature = "render")]
+pub mod ablation;
 pub mod error;
+#[cfg(feature = "render")]
 pub mod figures;
 pub mod io;
+#[cfg(feature = "render")]
 pub mod load;
+#[cfg(feature = "render")]
 pub mod published;
+#[cfg(feature = "render")]
 pub mod report;
 pub mod rows;
 pub mod schema;
+#[cfg(feature = "render")]
 pub mod stats;
+#[cfg(feature = "render")]
 pub mod table1;
+#[cfg(feature = "render")]
 pub mod table2;
 
 pub use error::{ReportError, Result};
 
+#[cfg(feature = "render")]
 use figures::bars::AccuracyBars;
+#[cfg(feature = "render")]
 use figures::curves::TrainingCurves;
+#[cfg(feature = "render")]
 use figures::size_speed::SizeSpeed;
+#[cfg(feature = "render")]
 use figures::softmax_t::SoftmaxTFigure;
+#[cfg(feature = "render")]
 use figures::{render, Figure};
+#[cfg(feature = "render")]
 use io::atomic_write_bytes;
+#[cfg(feature = "render")]
 use load::Results;
+#[cfg(feature = "render")]
 use published::Published;
+#[cfg(feature = "render")]
 use schema::Task;
+#[cfg(feature = "render")]
 use std::path::{Path, PathBuf};
 
 /// What to read and where to write.
+#[cfg(feature = "render")]
 #[derive(Debug, Clone)]
 pub struct RunArgs {
     /// The experiments' results directory.
@@ -43,6 +67,7 @@ pub struct RunArgs {
 }
 
 /// A figure and the files it was drawn from, or why it was not drawn.
+#[cfg(feature = "render")]
 #[derive(Debug, Clone, PartialEq)]
 pub enum FigureStatus {
     /// Written: the PNG and SVG paths.
@@ -52,6 +77,7 @@ pub enum FigureStatus {
 }
 
 /// What [`run`] wrote.
+#[cfg(feature = "render")]
 #[derive(Debug, Clone)]
 pub struct RunOutput {
     /// Every file written.
@@ -60,6 +86,7 @@ pub struct RunOutput {
     pub skipped: Vec<String>,
 }
 
+#[cfg(feature = "render")]
 fn draw_or_skip<F: Figure>(fig: Option<F>, missing: String, out: &Path) -> Result<FigureStatus> {
     match fig {
         Some(f) => Ok(FigureStatus::Drawn(render(&f, out)?)),
@@ -67,6 +94,7 @@ fn draw_or_skip<F: Figure>(fig: Option<F>, missing: String, out: &Path) -> Resul
     }
 }
 
+#[cfg(feature = "render")]
 fn missing_list(paths: Vec<PathBuf>) -> String {
     paths
         .iter()
@@ -76,6 +104,7 @@ fn missing_list(paths: Vec<PathBuf>) -> String {
 }
 
 /// Regenerates every table, figure and the report.
+#[cfg(feature = "render")]
 pub fn run(args: &RunArgs) -> Result<RunOutput> {
     let published = match &args.published {
         Some(p) => Published::load(p)?,
@@ -151,6 +180,10 @@ pub fn run(args: &RunArgs) -> Result<RunOutput> {
         out,
     )?;
 
+    let (ablations, ablation_files) =
+        ablation::render_all(dir, out, &ablation::bootstrap::BootstrapConfig::default())?;
+    written.extend(ablation_files);
+
     let figs = [fig1, fig2, fig3, fig4];
     let mut skipped = Vec::new();
     for f in &figs {
@@ -166,6 +199,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutput> {
         table2: &t2,
         softmax: softmax.as_ref(),
         figures: &figs,
+        ablations: &ablations,
     };
     let path = out.join("REPORT.md");
     atomic_write_bytes(&path, report::render(&ctx).as_bytes())?;

@@ -3,7 +3,9 @@
 //! non-numeric value or an unknown task/model/split/metric is an error naming the file and line.
 
 use crate::error::{ReportError, Result};
-pub use crate::rows::{CsvRow, HistoryRow, LogitRow, MetricRow, SpeedRow};
+pub use crate::rows::{
+    CsvRow, DevPredictionRow, HistoryRow, LogitRow, MetricRow, SpeedRow, VariantRow,
+};
 use crate::schema::Task;
 use std::path::{Path, PathBuf};
 
@@ -122,12 +124,12 @@ pub fn read_optional<T: CsvRow>(path: &Path) -> Result<Option<Vec<T>>> {
     }
 }
 
-/// Reads `path` if it exists, rejecting a row whose `key` repeats an earlier row's with a
+/// Reads `path` if it exists (`Ok(None)` if not), rejecting a row whose `key` repeats an earlier row's with a
 /// different value (a seed counted twice would shrink the reported sd; a model timed twice is
 /// ambiguous). A row identical in every column to an earlier one is the same measurement written
 /// twice (a cached teacher's row appended once per student seed) and is kept once, so it does not
 /// inflate n.
-fn read_unique<T: CsvRow + PartialEq, K: PartialEq + std::fmt::Debug>(
+pub fn read_unique<T: CsvRow + PartialEq, K: PartialEq + std::fmt::Debug>(
     path: &Path,
     key: impl Fn(&T) -> K,
 ) -> Result<Option<Vec<(usize, T)>>> {
@@ -230,7 +232,7 @@ impl Results {
                 &path,
                 task,
                 |r: &MetricRow| r.task,
-                |r| (r.model, r.split, r.metric, r.seed, r.config.clone()),
+                |r| (r.model.clone(), r.split, r.metric, r.seed, r.config.clone()),
             )?;
             metrics.push((task, rows));
             let path = Self::history_path(dir, task);
@@ -238,7 +240,7 @@ impl Results {
                 &path,
                 task,
                 |r: &HistoryRow| r.task,
-                |r| (r.model, r.epoch, r.seed, r.config.clone()),
+                |r| (r.model.clone(), r.epoch, r.seed, r.config.clone()),
             )?;
             history.push((task, rows));
         }

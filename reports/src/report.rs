@@ -1,6 +1,7 @@
 //! `REPORT.md`: ties Tables 1–2 and Figures 1–4 together, with two or three sentences each, why
 //! our numbers differ from Tang et al. 2019's, and the command behind every number.
 
+use crate::ablation::{AblationSection, EXAMPLE_FOLDER};
 use crate::figures::softmax_t::SoftmaxTFigure;
 use crate::load::Results;
 use crate::published::PAPER_URL;
@@ -26,6 +27,45 @@ pub struct ReportContext<'a> {
     pub softmax: Option<&'a SoftmaxTFigure>,
     /// Figures 1–4, in order.
     pub figures: &'a [FigureStatus],
+    /// One section per ablation folder (empty: the grid was not run).
+    pub ablations: &'a [AblationSection],
+}
+
+fn ablations(s: &mut String, ctx: &ReportContext<'_>) {
+    let _ = writeln!(
+        s,
+        "## Ablations: where the gain comes from
+"
+    );
+    if ctx.ablations.is_empty() {
+        let _ = writeln!(
+            s,
+            "Not run: no folder of `{}` holds a `variants.csv` (expected e.g. `{}`, from \
+             `cargo run --release -p experiments --bin sst2 -- --config \
+             experiments/configs/sst2-ablations.yaml` published with \
+             `scripts/publish_results.sh`).\n",
+            ctx.results.dir.display(),
+            ctx.results
+                .dir
+                .join(EXAMPLE_FOLDER)
+                .join("variants.csv")
+                .display()
+        );
+        return;
+    }
+    for a in ctx.ablations {
+        let files: Vec<String> = a.files.iter().map(|p| p.display().to_string()).collect();
+        let _ = writeln!(s, "### `{}` (config `{}`)\n", a.table.name, a.table.config);
+        let _ = writeln!(s, "{}\n", a.paragraph);
+        s.push_str(&a.table.to_markdown());
+        s.push('\n');
+        if let [md, csv, png, svg] = files.as_slice() {
+            let _ = writeln!(
+                s,
+                "![Ablation grid]({png})\n\n(Files: [{md}]({md}), [{csv}]({csv}), [{svg}]({svg}).)\n"
+            );
+        }
+    }
 }
 
 fn strip_title(md: &str) -> &str {
@@ -173,6 +213,8 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         "Size vs speed",
         "fig4_size_speed",
     );
+
+    ablations(&mut s, ctx);
 
     let _ = writeln!(
         s,

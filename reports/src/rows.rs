@@ -1,9 +1,16 @@
 //! The rows of the experiments' result CSVs (STYLE.md "Configuration and results": tidy, one
 //! row per run × metric, values in percent) and the checks each row must pass beyond its types.
+//! The one definition of the result schema: `reports` reads these rows and the experiments crate
+//! writes them ([`write_rows`]), so the two cannot drift apart. Field order is column order.
 
-use crate::schema::{Metric, Model, Split, Task};
+use crate::error::{ReportError, Result};
+use crate::io::atomic_write_bytes;
+use crate::schema::{
+    DataSource, Metric, Model, ModelName, Objective, SoftKind, Split, Targets, Task,
+};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// A row type of one of the result CSVs.
 pub trait CsvRow: DeserializeOwned {
@@ -15,13 +22,13 @@ pub trait CsvRow: DeserializeOwned {
     }
 }
 
-/// One evaluation result: `<results>/<task>/metrics.csv`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One evaluation result: `<results>/<task>/metrics.csv`, or a run's `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
     /// The task.
     pub task: Task,
-    /// Which model was evaluated.
-    pub model: Model,
+    /// Which model was evaluated: `teacher` or a student variant.
+    pub model: ModelName,
     /// Which split.
     pub split: Split,
     /// Which metric.
@@ -45,13 +52,13 @@ impl CsvRow for MetricRow {
     }
 }
 
-/// One training epoch of a model: `<results>/<task>/history.csv`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// One training epoch of a model: `<results>/<task>/history.csv`, or a run's `history.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryRow {
     /// The task.
     pub task: Task,
-    /// The model trained.
-    pub model: Model,
+    /// The model trained: `teacher` or a student variant.
+    pub model: ModelName,
     /// 1-based epoch (0 allowed for an evaluation before training).
     pub epoch: usize,
     /// Mean training loss over the epoch.
@@ -85,7 +92,7 @@ impl CsvRow for HistoryRow {
 }
 
 /// One class logit of the teacher for one sentence: `<results>/sst2/softmax_t.csv`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogitRow {
     /// The sentence (the same on every row).
     pub sentence: String,
@@ -105,7 +112,7 @@ impl CsvRow for LogitRow {
 }
 
 /// One model's size and inference time on this machine: `<results>/table2.csv`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeedRow {
     /// The model timed.
     pub model: Model,
@@ -170,6 +177,169 @@ impl CsvRow for SpeedRow {
         }
         Ok(())
     }
+}
+
+/// One student variant of a run: `<run>/variants.csv` (one row per variant; Δs are measured
+/// against the row with `baseline = true`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantRow {
+    /// The task.
+    pub task: Task,
+    /// The config name.
+    pub config: String,
+    /// The variant's name (the `model` of metrics.csv); never `teacher`.
+    pub model: ModelName,
+    /// Whether every Δ is measured against this variant.
+    pub baseline: bool,
+    /// Training set or transfer set.
+    pub data: DataSource,
+    /// What the student is trained to predict.
+    pub targets: Targets,
+    /// Hard CE only, or distillation.
+    pub objective: Objective,
+    /// Weight of the hard term (1 for `hard`).
+    pub alpha: f64,
+    /// The soft term (`none` for `hard`).
+    pub soft: SoftKind,
+    /// Temperature of the soft term (1 where unused).
+    pub temperature: f64,
+    /// The transfer set's n_iter (0 for training-set variants).
+    pub n_iter: usize,
+    /// Examples trained on per epoch.
+    pub transfer_size: usize,
+    /// One line saying what the variant is.
+    pub description: String,
+}
+
+impl CsvRow for VariantRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "task",
+        "config",
+        "model",
+        "baseline",
+        "data",
+        "targets",
+        "objective",
+        "alpha",
+        "soft",
+        "temperature",
+        "n_iter",
+        "transfer_size",
+        "description",
+    ];
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.model.is_teacher() {
+            return Err("column `model`: `teacher` is the teacher, not a student variant".into());
+        }
+        check_finite("alpha", self.alpha)?;
+        if !(0.0..=1.0).contains(&self.alpha) {
+            return Err(format!("column `alpha`: {} is not in [0, 1]", self.alpha));
+        }
+        check_finite("temperature", self.temperature)?;
+        if self.temperature <= 0.0 {
+            return Err(format!(
+                "column `temperature`: {} is not positive",
+                self.temperature
+            ));
+        }
+        match (self.objective, self.soft) {
+            (Objective::Hard, SoftKind::None) if self.alpha == 1.0 => {}
+            (Objective::Hard, SoftKind::None) => {
+                return Err(format!(
+                    "column `alpha`: objective `hard` has alpha 1, got {}",
+                    self.alpha
+                ))
+            }
+            (Objective::Hard, _) => {
+                return Err("column `soft`: objective `hard` has soft `none`".into())
+            }
+            (Objective::Distill, SoftKind::None) => {
+                return Err("column `soft`: objective `distill` needs a soft term".into())
+            }
+            (Objective::Distill, _) => {}
+        }
+        match (self.data, self.targets) {
+            (DataSource::Transfer, Targets::Gold) => Err(
+                "column `targets`: augmented copies have no gold label (use `inherited`)".into(),
+            ),
+            (DataSource::Train, Targets::Inherited) => {
+                Err("column `targets`: `inherited` labels exist only on the transfer set".into())
+            }
+            _ if self.transfer_size == 0 => {
+                Err("column `transfer_size`: a variant trains on at least one example".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One model's prediction for one dev example: `<run>/dev_predictions.csv` (one row per model ×
+/// seed × dev example), the input of the paired bootstrap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DevPredictionRow {
+    /// The task.
+    pub task: Task,
+    /// The config name.
+    pub config: String,
+    /// The model: `teacher` or a student variant.
+    pub model: ModelName,
+    /// The model's seed.
+    pub seed: u64,
+    /// The dev split.
+    pub split: Split,
+    /// 0-based index of the example in the split (after the config's limits).
+    pub example: usize,
+    /// Gold label.
+    pub label: usize,
+    /// Predicted label.
+    pub prediction: usize,
+}
+
+impl CsvRow for DevPredictionRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "task",
+        "config",
+        "model",
+        "seed",
+        "split",
+        "example",
+        "label",
+        "prediction",
+    ];
+    fn check(&self) -> std::result::Result<(), String> {
+        let k = self.task.num_classes();
+        for (column, v) in [("label", self.label), ("prediction", self.prediction)] {
+            if v >= k {
+                return Err(format!(
+                    "column `{column}`: class {v} out of range for {} ({k} classes)",
+                    self.task.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `rows` as CSV bytes with a header row; the columns are the fields in declaration order.
+pub fn rows_to_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row)
+            .map_err(|e| ReportError::io(path, std::io::Error::other(e.to_string())))?;
+    }
+    w.into_inner()
+        .map_err(|e| ReportError::io(path, std::io::Error::other(e.to_string())))
+}
+
+/// Writes `rows` to `path` as CSV with a header, atomically (a temporary sibling, then rename).
+/// An empty `rows` writes the header alone, so a reader still finds the documented columns.
+pub fn write_rows<T: CsvRow + Serialize>(path: &Path, rows: &[T]) -> Result<()> {
+    let bytes = if rows.is_empty() {
+        format!("{}\n", T::COLUMNS.join(",")).into_bytes()
+    } else {
+        rows_to_csv(path, rows)?
+    };
+    atomic_write_bytes(path, &bytes)
 }
 
 fn check_finite(column: &str, v: f64) -> std::result::Result<(), String> {

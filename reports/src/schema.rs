@@ -1,12 +1,15 @@
 //! The vocabularies of the result CSVs: tasks, models, splits and metrics (Tang et al. 2019,
 //! Section 4: SST-2, QQP and MNLI; the teacher, the hard-label BiLSTM and the distilled
-//! BiLSTM_SOFT). An unknown name in a CSV is a parse error, never a silently ignored row.
+//! BiLSTM_SOFT, and any named student variant of an ablation grid). An unknown task, split or
+//! metric, or a model name outside `[a-z][a-z0-9_]*`, is a parse error, never a silently ignored
+//! row. This is the one place the workspace spells task names (`sst2`, `SST-2`): the experiments
+//! crate writes its result files through these types.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A GLUE task of the paper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     /// Stanford Sentiment Treebank, binary.
@@ -30,6 +33,45 @@ impl Task {
         }
     }
 
+    /// The short name used in paths and result rows (`sst2`); the same as [`Task::id`].
+    pub fn as_str(self) -> &'static str {
+        self.id()
+    }
+
+    /// The task named `name` (`sst2`, `qqp`, `mnli`).
+    pub fn from_name(name: &str) -> Option<Task> {
+        Task::ALL.into_iter().find(|t| t.id() == name)
+    }
+
+    /// GLUE's name of the task (`SST-2`, `QQP`, `MNLI`), as in GLUE's folder names.
+    pub fn glue_name(self) -> &'static str {
+        self.display()
+    }
+
+    /// The names of the classes in label-index order (GLUE's conventions).
+    pub fn label_names(self) -> &'static [&'static str] {
+        match self {
+            Task::Sst2 => &["negative", "positive"],
+            Task::Qqp => &["not_duplicate", "duplicate"],
+            // The loaders' label order (kd_core::data::Task::label_names), which the class
+            // indices of dev_predictions.csv follow.
+            Task::Mnli => &["contradiction", "entailment", "neutral"],
+        }
+    }
+
+    /// Number of classes.
+    pub fn num_classes(self) -> usize {
+        self.label_names().len()
+    }
+
+    /// The dev split the task's models are selected and compared on (`dev`; MNLI: matched).
+    pub fn primary_dev_split(self) -> Split {
+        match self {
+            Task::Mnli => Split::DevMatched,
+            Task::Sst2 | Task::Qqp => Split::Dev,
+        }
+    }
+
     /// The paper's display name (`SST-2`).
     pub fn display(self) -> &'static str {
         match self {
@@ -46,8 +88,106 @@ impl fmt::Display for Task {
     }
 }
 
-/// One of our models (the `model` column of our CSVs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+/// The name in the `model` column of our CSVs: `teacher`, or a student variant's name from the
+/// experiment's config (`bilstm`, `bilstm_soft`, `kd_no_aug`, ...). Always `[a-z][a-z0-9_]*`,
+/// checked on construction and when read from a CSV.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ModelName(String);
+
+impl ModelName {
+    /// Checks `name` against `[a-z][a-z0-9_]*`; the error quotes the name in backticks.
+    pub fn new(name: &str) -> std::result::Result<ModelName, String> {
+        let mut chars = name.chars();
+        let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if ok {
+            Ok(ModelName(name.to_string()))
+        } else {
+            Err(format!(
+                "`{name}` is not a model name (expected [a-z][a-z0-9_]*)"
+            ))
+        }
+    }
+
+    /// The teacher's name, `teacher`.
+    pub fn teacher() -> ModelName {
+        Model::Teacher.name()
+    }
+
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The paper's role this name stands for (`teacher`, `bilstm`, `bilstm_soft`), if any.
+    pub fn role(&self) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.id() == self.0)
+    }
+
+    /// The display name: the paper's (`BiLSTM_SOFT`) for its three roles, else the name itself.
+    pub fn display(&self) -> &str {
+        match self.role() {
+            Some(m) => m.display(),
+            None => self.as_str(),
+        }
+    }
+
+    /// Whether this is the teacher.
+    pub fn is_teacher(&self) -> bool {
+        self.0 == Model::Teacher.id()
+    }
+}
+
+impl TryFrom<String> for ModelName {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<ModelName, String> {
+        ModelName::new(&s)
+    }
+}
+
+impl std::str::FromStr for ModelName {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<ModelName, String> {
+        ModelName::new(s)
+    }
+}
+
+impl From<ModelName> for String {
+    fn from(n: ModelName) -> String {
+        n.0
+    }
+}
+
+impl From<Model> for ModelName {
+    fn from(m: Model) -> ModelName {
+        m.name()
+    }
+}
+
+impl PartialEq<Model> for ModelName {
+    fn eq(&self, other: &Model) -> bool {
+        self.0 == other.id()
+    }
+}
+
+impl fmt::Display for ModelName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The file name of a model's GLUE test submission for one seed:
+/// `<GLUE name>.<model>.seed<N>.tsv` (`SST-2.bilstm_soft.seed0.tsv`; MNLI's `glue_name` is
+/// `MNLI-m` / `MNLI-mm`). Runs before seeds were named wrote `<GLUE name>.<model>.tsv`.
+pub fn submission_file_name(glue_name: &str, model: &ModelName, seed: u64) -> String {
+    format!("{glue_name}.{model}.seed{seed}.tsv")
+}
+
+/// One of the paper's three roles: the teacher, the hard-label BiLSTM and the distilled
+/// BiLSTM_SOFT (Table 1's rows). Result rows carry a [`ModelName`]; the names `teacher`,
+/// `bilstm` and `bilstm_soft` are these roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Model {
     /// The fine-tuned teacher (ours: MiniLM-L6; the paper's: BERT-large).
@@ -69,6 +209,11 @@ impl Model {
             Model::Bilstm => "bilstm",
             Model::BilstmSoft => "bilstm_soft",
         }
+    }
+
+    /// The role's name in the `model` column.
+    pub fn name(self) -> ModelName {
+        ModelName(self.id().to_string())
     }
 
     /// A display name that says which teacher is whose.
@@ -135,7 +280,7 @@ impl PaperModel {
 }
 
 /// An evaluation split.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Split {
     /// The training set (Table 2's timing runs over SST-2 train).
@@ -155,6 +300,22 @@ pub enum Split {
 }
 
 impl Split {
+    /// Every split, in file order.
+    pub const ALL: [Split; 7] = [
+        Split::Train,
+        Split::Dev,
+        Split::DevMatched,
+        Split::DevMismatched,
+        Split::Test,
+        Split::TestMatched,
+        Split::TestMismatched,
+    ];
+
+    /// The split spelled `name` (`dev`, `dev_matched`, ...), if there is one.
+    pub fn from_name(name: &str) -> Option<Split> {
+        Split::ALL.into_iter().find(|s| s.id() == name)
+    }
+
     /// The CSV name.
     pub fn id(self) -> &'static str {
         match self {
@@ -170,7 +331,7 @@ impl Split {
 }
 
 /// An evaluation metric; values are in percent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Accuracy, percent.
@@ -192,6 +353,106 @@ impl Metric {
         match self {
             Metric::Accuracy => "acc",
             Metric::F1 => "F1",
+        }
+    }
+}
+
+/// Which examples a student variant trains on (`variants.csv`'s `data`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    /// The task's training set.
+    Train,
+    /// The augmented transfer set (Section 3.2).
+    Transfer,
+}
+
+/// What a student variant is trained to predict (`variants.csv`'s `targets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Targets {
+    /// The gold labels of the training set.
+    Gold,
+    /// Each augmented copy inherits its source sentence's gold label (no teacher).
+    Inherited,
+    /// The teacher's argmax (hard decisions).
+    TeacherArgmax,
+    /// The teacher's logits z^B.
+    TeacherLogits,
+}
+
+/// A student variant's objective (`variants.csv`'s `objective`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Cross-entropy on hard labels only.
+    Hard,
+    /// α·CE + (1 − α)·soft term.
+    Distill,
+}
+
+/// The soft term of a distilling variant (`variants.csv`'s `soft`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SoftKind {
+    /// No soft term (objective `hard`).
+    None,
+    /// The paper's ‖z^B − z^S‖², summed over classes.
+    Mse,
+    /// PyTorch's `MSELoss()`, mean over all elements.
+    MseElementwise,
+    /// Hinton's T²-scaled soft cross-entropy.
+    SoftCe,
+    /// T²-scaled KL divergence.
+    Kl,
+}
+
+impl DataSource {
+    /// The CSV name.
+    pub fn id(self) -> &'static str {
+        match self {
+            DataSource::Train => "train",
+            DataSource::Transfer => "transfer",
+        }
+    }
+}
+
+impl Targets {
+    /// Whether these targets come from the teacher (its logits or its decisions).
+    pub fn needs_teacher(self) -> bool {
+        matches!(self, Targets::TeacherArgmax | Targets::TeacherLogits)
+    }
+
+    /// The CSV name.
+    pub fn id(self) -> &'static str {
+        match self {
+            Targets::Gold => "gold",
+            Targets::Inherited => "inherited",
+            Targets::TeacherArgmax => "teacher_argmax",
+            Targets::TeacherLogits => "teacher_logits",
+        }
+    }
+}
+
+impl Objective {
+    /// The CSV name.
+    pub fn id(self) -> &'static str {
+        match self {
+            Objective::Hard => "hard",
+            Objective::Distill => "distill",
+        }
+    }
+}
+
+impl SoftKind {
+    /// The CSV name.
+    pub fn id(self) -> &'static str {
+        match self {
+            SoftKind::None => "none",
+            SoftKind::Mse => "mse",
+            SoftKind::MseElementwise => "mse_elementwise",
+            SoftKind::SoftCe => "soft_ce",
+            SoftKind::Kl => "kl",
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::load::{MetricRow, Results};
 use crate::published::{Published, PAPER_URL};
-use crate::schema::{Metric, Model, PaperModel, Split, Task};
+use crate::schema::{Metric, Model, ModelName, PaperModel, Split, Task};
 use crate::stats::{format_diff, Summary};
 use std::collections::BTreeSet;
 
@@ -134,8 +134,8 @@ impl Table1Row {
 pub struct ExtraRow {
     /// Task.
     pub task: Task,
-    /// Model.
-    pub model: Model,
+    /// Model (any name: a task folder may hold other variants than the paper's three).
+    pub model: ModelName,
     /// Split.
     pub split: Split,
     /// Metric.
@@ -162,9 +162,14 @@ pub fn command_for(task: Task, config: &str, git_rev: &str) -> String {
     )
 }
 
-fn select(rows: &[MetricRow], model: Model, split: Split, metric: Metric) -> Vec<&MetricRow> {
+fn select<'a>(
+    rows: &'a [MetricRow],
+    model: &str,
+    split: Split,
+    metric: Metric,
+) -> Vec<&'a MetricRow> {
     rows.iter()
-        .filter(|r| r.model == model && r.split == split && r.metric == metric)
+        .filter(|r| r.model.as_str() == model && r.split == split && r.metric == metric)
         .collect()
 }
 
@@ -172,7 +177,7 @@ fn ours_of(rows: Option<&[MetricRow]>, model: Model, split: Split, metric: Metri
     let Some(rows) = rows else {
         return Ours::NotRun(NOT_RUN_NO_DATA);
     };
-    let values: Vec<f64> = select(rows, model, split, metric)
+    let values: Vec<f64> = select(rows, model.id(), split, metric)
         .iter()
         .map(|r| r.value)
         .collect();
@@ -195,7 +200,7 @@ pub fn build(results: &Results, published: &Published) -> Table1 {
                 .map(|r| (r.value, r.source.clone()));
             let mut commands = BTreeSet::new();
             for split in [column.dev_split, column.test_split] {
-                for r in select(task_rows.unwrap_or(&[]), model, split, column.metric) {
+                for r in select(task_rows.unwrap_or(&[]), model.id(), split, column.metric) {
                     commands.insert(command_for(r.task, &r.config, &r.git_rev));
                 }
             }
@@ -214,20 +219,22 @@ pub fn build(results: &Results, published: &Published) -> Table1 {
         let Some(task_rows) = results.metrics_of(task) else {
             continue;
         };
-        let keys: BTreeSet<(Model, Split, Metric)> = task_rows
+        let keys: BTreeSet<(ModelName, Split, Metric)> = task_rows
             .iter()
-            .map(|r| (r.model, r.split, r.metric))
+            .map(|r| (r.model.clone(), r.split, r.metric))
             .collect();
         for (model, split, metric) in keys {
-            let covered = COLUMNS.iter().any(|c| {
-                c.task == task
-                    && c.metric == metric
-                    && (c.dev_split == split || c.test_split == split)
-            });
+            // A variant outside the paper's three roles is never in a column: list it here.
+            let covered = model.role().is_some()
+                && COLUMNS.iter().any(|c| {
+                    c.task == task
+                        && c.metric == metric
+                        && (c.dev_split == split || c.test_split == split)
+                });
             if covered {
                 continue;
             }
-            let values: Vec<f64> = select(task_rows, model, split, metric)
+            let values: Vec<f64> = select(task_rows, model.as_str(), split, metric)
                 .iter()
                 .map(|r| r.value)
                 .collect();
@@ -382,7 +389,7 @@ impl Table1 {
             let record = [
                 e.task.id().to_string(),
                 e.metric.id().to_string(),
-                e.model.id().to_string(),
+                e.model.to_string(),
                 String::new(),
                 String::new(),
                 String::new(),

@@ -18,7 +18,7 @@ fn committed_results_load() {
         sst2[0],
         MetricRow {
             task: Task::Sst2,
-            model: Model::Teacher,
+            model: Model::Teacher.name(),
             split: Split::Dev,
             metric: Metric::Accuracy,
             value: 91.06,
@@ -82,14 +82,30 @@ fn non_numeric_value_names_line_and_column() {
 }
 
 #[test]
-fn unknown_model_is_an_error() {
-    let text = format!("{METRICS_HEADER}sst2,bert_base,dev,accuracy,90.5,1,c,r\n");
+fn malformed_model_name_is_an_error() {
+    // Any `[a-z][a-z0-9_]*` is a variant name now; this one is not.
+    let text = format!("{METRICS_HEADER}sst2,Bert-Base,dev,accuracy,90.5,1,c,r\n");
     let (msg, err) = error_after_writing("sst2/metrics.csv", &text);
     assert_eq!(line_of(&err), 2);
     assert!(
-        msg.contains("column `model`") && msg.contains("bert_base"),
+        msg.contains("column `model`") && msg.contains("`Bert-Base` is not a model name"),
         "{msg}"
     );
+}
+
+#[test]
+fn a_variant_outside_the_papers_roles_is_listed_not_dropped() {
+    let (_tmp, results) = copied_results();
+    let text = format!(
+        "{METRICS_HEADER}sst2,bilstm,dev,accuracy,80,1,c,r\nsst2,kd_no_aug,dev,accuracy,82,1,c,r\n"
+    );
+    write(&results, "sst2/metrics.csv", &text);
+    let r = Results::load(&results).unwrap();
+    let t1 = reports::table1::build(&r, &reports::published::Published::embedded().unwrap());
+    assert!(t1
+        .extras
+        .iter()
+        .any(|e| e.model.as_str() == "kd_no_aug" && e.ours.mean == 82.0));
 }
 
 #[test]

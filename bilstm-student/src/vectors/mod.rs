@@ -44,10 +44,11 @@ impl WordVectors {
         }
     }
 
-    /// Loads from a `.npy` matrix and its parquet word index.
+    /// Loads from a `.npy` matrix and its parquet word index, which must have as many rows as
+    /// the matrix (checked on the index's metadata, before its rows are decoded).
     pub fn from_npy(npy: &Path, index: &Path, wanted: &HashSet<&str>) -> Result<Self> {
-        let words = read_word_index(index)?;
         let matrix = read_npy_f32(npy)?;
+        let words = parquet_index::read_word_index_checked(index, Some(matrix.rows))?;
         if words.len() != matrix.rows {
             return Err(KdError::parse(
                 index,

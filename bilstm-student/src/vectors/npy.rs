@@ -19,41 +19,61 @@ pub struct NpyMatrix {
 
 impl NpyMatrix {
     /// Row `i` as a slice.
+    ///
+    /// # Panics
+    /// If `i >= self.rows` (a caller bug: row numbers come from the matching word index).
     pub fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
 }
 
-/// Reads a 2-D little-endian `f32` (`<f4`) `.npy` file, C or Fortran order.
+/// Reads a 2-D little-endian `f32` (`<f4`) `.npy` file, C or Fortran order. Every error
+/// ([`parse_npy_f32`]'s) names the file.
 pub fn read_npy_f32(path: &Path) -> Result<NpyMatrix> {
     let bytes = std::fs::read(path).map_err(|e| KdError::io(path, e))?;
     parse_npy_f32(&bytes).map_err(|msg| KdError::parse(path, 0, msg))
 }
 
 /// Parses the bytes of a `.npy` file; the error says what was wrong.
+///
+/// Checked before anything is allocated: the magic, the version (1.0, 2.0, 3.0), that the header
+/// fits in the file and is a `{...}` dict, the dtype, the order, a 2-D shape with at least one
+/// column whose byte size does not overflow and equals the data that follows the header exactly
+/// (so a truncated file, trailing bytes, or a header claiming 2^62 rows are errors). Then every
+/// value must be finite: a NaN or infinity is reported with its row and column.
 pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("not a .npy file (missing \\x93NUMPY magic)".into());
     }
-    let major = bytes[6];
+    let (major, minor) = (bytes[6], bytes[7]);
     let (header_len, header_start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
         2 | 3 => {
-            if bytes.len() < 12 {
-                return Err("truncated .npy header".into());
-            }
-            (
-                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-                12,
-            )
+            let len = bytes.get(8..12).ok_or(format!(
+                "truncated .npy header: file has {} bytes",
+                bytes.len()
+            ))?;
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+            let len = usize::try_from(len).map_err(|_| format!("header length {len} overflows"))?;
+            (len, 12)
         }
-        v => return Err(format!("unsupported .npy version {v}")),
+        v => return Err(format!("unsupported .npy version {v}.{minor}")),
     };
-    let data_start = header_start + header_len;
-    let header = bytes
-        .get(header_start..data_start)
-        .ok_or("truncated .npy header")
-        .and_then(|h| std::str::from_utf8(h).map_err(|_| "header is not UTF-8"))?;
+    let data_start = header_start
+        .checked_add(header_len)
+        .filter(|&end| end <= bytes.len())
+        .ok_or(format!(
+            "truncated .npy header: it claims {header_len} bytes, the file has {} after the \
+             preamble",
+            bytes.len() - header_start.min(bytes.len())
+        ))?;
+    let header = &bytes[header_start..data_start];
+    // Versions 1 and 2 are latin-1, 3 is UTF-8; every header numpy writes is ASCII.
+    let header = std::str::from_utf8(header).map_err(|_| "header is not ASCII/UTF-8")?;
+    let trimmed = header.trim_end_matches(['\n', ' ', '\0']);
+    if !(trimmed.starts_with('{') && trimmed.ends_with('}')) {
+        return Err(format!("header is not a {{...}} dict: {:?}", clip(header)));
+    }
     let descr = dict_value(header, "descr").ok_or("header has no 'descr'")?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     if descr != "<f4" && descr != "=f4" && descr != "|f4" {
@@ -71,16 +91,34 @@ pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape {shape}")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad shape {shape}: {s:?} is not a size that fits in usize"))
+        })
         .collect::<std::result::Result<_, _>>()?;
     let [rows, cols] = dims[..] else {
         return Err(format!("expected a 2-D matrix, got shape {shape}"));
     };
-    let n = rows * cols;
+    if cols == 0 {
+        return Err(format!(
+            "shape {shape} has no columns: vectors need a dimension >= 1"
+        ));
+    }
+    let n = rows
+        .checked_mul(cols)
+        .filter(|n| n.checked_mul(4).is_some())
+        .ok_or(format!(
+            "shape ({rows}, {cols}) overflows: no file can hold it"
+        ))?;
     let raw = &bytes[data_start..];
     if raw.len() != n * 4 {
+        let what = if raw.len() < n * 4 {
+            "truncated"
+        } else {
+            "trailing bytes"
+        };
         return Err(format!(
-            "shape ({rows}, {cols}) needs {} data bytes, file has {}",
+            "{what}: shape ({rows}, {cols}) needs {} data bytes, file has {}",
             n * 4,
             raw.len()
         ));
@@ -89,6 +127,17 @@ pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        let (i, j) = if fortran {
+            (k % rows, k / rows)
+        } else {
+            (k / cols, k % cols)
+        };
+        return Err(format!(
+            "value at row {i}, column {j} is {}: vectors must be finite",
+            values[k]
+        ));
+    }
     let data = if fortran {
         // Column-major on disk: element (i, j) sits at j * rows + i.
         let mut data = vec![0f32; n];
@@ -103,6 +152,11 @@ pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
         values
     };
     Ok(NpyMatrix { rows, cols, data })
+}
+
+/// At most the first 80 characters of `s`, for error messages about headers.
+fn clip(s: &str) -> String {
+    s.chars().take(80).collect()
 }
 
 /// The raw text of `key`'s value in the header dict (`'key': value,`); tuples are kept whole.
@@ -123,7 +177,7 @@ mod tests {
 
     fn npy(header: &str, values: &[f32]) -> Vec<u8> {
         let mut h = header.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');

@@ -3,7 +3,7 @@
 //! `bench student-train|student-infer|teacher-train|teacher-infer --batch-size B --steps N --threads T`.
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use experiments::models;
 use kd_core::data::{load_split, Example, Task};
 use std::path::PathBuf;
@@ -14,18 +14,6 @@ use std::time::Instant;
 struct Args {
     #[command(subcommand)]
     what: What,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Kind {
-    /// Student training steps (Adadelta, the default config's loss).
-    StudentTrain,
-    /// Student inference.
-    StudentInfer,
-    /// Teacher fine-tuning steps (AdamW).
-    TeacherTrain,
-    /// Teacher inference (labelling).
-    TeacherInfer,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,10 +47,10 @@ struct Opts {
 fn run() -> Result<()> {
     let args = Args::parse();
     let (kind, opts) = match &args.what {
-        What::StudentTrain(o) => (Kind::StudentTrain, o),
-        What::StudentInfer(o) => (Kind::StudentInfer, o),
-        What::TeacherTrain(o) => (Kind::TeacherTrain, o),
-        What::TeacherInfer(o) => (Kind::TeacherInfer, o),
+        What::StudentTrain(o) => ("student-train", o),
+        What::StudentInfer(o) => ("student-infer", o),
+        What::TeacherTrain(o) => ("teacher-train", o),
+        What::TeacherInfer(o) => ("teacher-infer", o),
     };
     if let Some(n) = opts.threads {
         tch::set_num_threads(n as i32);
@@ -75,19 +63,10 @@ fn run() -> Result<()> {
     let sample: Vec<Example> = all.iter().step_by(stride).take(n).cloned().collect();
     let warm: Vec<Example> = sample.iter().take(opts.batch_size).cloned().collect();
     let cfg = models::default_sst2_config()?;
-    let to_student = |ex: &[Example]| -> Vec<bilstm_student::StudentExample> {
-        ex.iter()
-            .map(|e| bilstm_student::StudentExample {
-                text_a: e.text_a.clone(),
-                text_b: None,
-                label: e.label,
-                teacher_logits: None,
-            })
-            .collect()
-    };
+    let to_student = models::student_examples;
     let device = tch::Device::cuda_if_available();
-    let secs = match kind {
-        Kind::StudentTrain => {
+    let secs = match &args.what {
+        What::StudentTrain(_) => {
             let (model, mut vs) =
                 models::fresh_student(&cfg.students.model, models::texts(&all), 0)?;
             let tmp = tempfile::tempdir()?;
@@ -100,7 +79,7 @@ fn run() -> Result<()> {
             let out = bilstm_student::train(&model, &mut vs, &train, &dev, &tc, tmp.path())?;
             n as f64 / out.history[0].examples_per_sec
         }
-        Kind::StudentInfer => {
+        What::StudentInfer(_) => {
             let (model, _vs) = models::fresh_student(&cfg.students.model, models::texts(&all), 0)?;
             let _ = bilstm_student::predict(&model, &to_student(&warm), opts.batch_size)?;
             let ex = to_student(&sample);
@@ -108,7 +87,7 @@ fn run() -> Result<()> {
             let _ = bilstm_student::predict(&model, &ex, opts.batch_size)?;
             t.elapsed().as_secs_f64()
         }
-        Kind::TeacherTrain => {
+        What::TeacherTrain(_) => {
             let tmp = tempfile::tempdir()?;
             let mut fc = cfg.teacher.fine_tune.clone();
             fc.epochs = 1;
@@ -123,7 +102,7 @@ fn run() -> Result<()> {
             )?;
             n as f64 / out.history[0].examples_per_sec
         }
-        Kind::TeacherInfer => {
+        What::TeacherInfer(_) => {
             let teacher = models::teacher(None, &cfg.paths.teacher_init, 2, device)?;
             teacher.predict_logits(&warm, opts.batch_size, false)?;
             let t = Instant::now();
@@ -131,10 +110,7 @@ fn run() -> Result<()> {
             t.elapsed().as_secs_f64()
         }
     };
-    let name = kind
-        .to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default();
+    let name = kind;
     println!(
         "{}",
         serde_json::json!({

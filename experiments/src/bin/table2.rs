@@ -6,6 +6,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use experiments::models;
 use kd_core::data::{load_split, Example, Task};
+use reports::rows::SpeedRow;
+use reports::schema::Model;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -42,21 +44,6 @@ struct Args {
     /// Output CSV.
     #[arg(long, default_value = "reports/results/table2.csv")]
     out: PathBuf,
-}
-
-#[derive(serde::Serialize)]
-struct Row {
-    model: String,
-    params: usize,
-    params_without_embeddings: usize,
-    device: String,
-    threads: i32,
-    batch_size: usize,
-    sentences: usize,
-    seconds_median: f64,
-    seconds_min: f64,
-    seconds_max: f64,
-    repeats: usize,
 }
 
 /// Wall times of the timed repetitions.
@@ -104,13 +91,13 @@ fn run() -> Result<()> {
     let device = tch::Device::cuda_if_available();
     let warm: Vec<Example> = sentences.iter().take(args.batch_size).cloned().collect();
     let row =
-        |model: &str, params: usize, params_without_embeddings: usize, device: &str, t: Timing| {
-            Row {
-                model: model.into(),
-                params,
-                params_without_embeddings,
+        |model: Model, params: usize, params_without_embeddings: usize, device: &str, t: Timing| {
+            SpeedRow {
+                model,
+                params: params as u64,
+                params_without_embeddings: params_without_embeddings as u64,
                 device: device.into(),
-                threads,
+                threads: threads.max(0) as usize,
                 batch_size: args.batch_size,
                 sentences: n,
                 seconds_median: t.median,
@@ -122,22 +109,14 @@ fn run() -> Result<()> {
     let mut rows = Vec::new();
 
     let (student, _vs) = models::student(args.student.as_deref(), &cfg.students.model, &sentences)?;
-    let student_examples: Vec<bilstm_student::StudentExample> = sentences
-        .iter()
-        .map(|e| bilstm_student::StudentExample {
-            text_a: e.text_a.clone(),
-            text_b: None,
-            label: None,
-            teacher_logits: None,
-        })
-        .collect();
+    let student_examples = models::student_examples(&sentences);
     let _ = bilstm_student::predict(&student, &student_examples[..warm.len()], args.batch_size)?;
     let timing = time_it(args.repeats, "bilstm_soft", || {
         let _ = bilstm_student::predict(&student, &student_examples, args.batch_size)?;
         Ok(())
     })?;
     rows.push(row(
-        "bilstm_soft",
+        Model::BilstmSoft,
         student.param_count_with_embeddings(),
         student.param_count_without_embeddings(),
         "cpu",
@@ -151,13 +130,11 @@ fn run() -> Result<()> {
         teacher.predict_logits(&sentences, args.batch_size, false)?;
         Ok(())
     })?;
-    let c = teacher.config();
-    let embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * c.hidden_size;
     let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
     rows.push(row(
-        "teacher",
-        teacher.param_count(),
-        teacher.param_count() - embeddings,
+        Model::Teacher,
+        teacher.param_count(false),
+        teacher.param_count(true),
         device_name,
         timing,
     ));
@@ -165,7 +142,7 @@ fn run() -> Result<()> {
     for r in &rows {
         eprintln!(
             "[table2] {:<12} {:>11} params ({:>10} without embeddings)  {:>8.2} s median over {} on {} ({} threads)",
-            r.model, r.params, r.params_without_embeddings, r.seconds_median, r.repeats, r.device, r.threads
+            r.model.id(), r.params, r.params_without_embeddings, r.seconds_median, r.repeats, r.device, r.threads
         );
     }
     eprintln!("[table2] wrote {}", args.out.display());

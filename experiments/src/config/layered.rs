@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 /// resolves even when the binary runs away from the source tree.
 pub const EMBEDDED: &[(&str, &str)] = &[
     ("sst2.yaml", include_str!("../../configs/sst2.yaml")),
-    ("sst2-paper.yaml", include_str!("../../configs/sst2-paper.yaml")),
+    (
+        "sst2-paper.yaml",
+        include_str!("../../configs/sst2-paper.yaml"),
+    ),
     (
         "sst2-ablations.yaml",
         include_str!("../../configs/sst2-ablations.yaml"),
@@ -49,11 +52,9 @@ impl Source {
 
     fn parent(&self, extends: &str) -> Source {
         match self {
-            Source::File(p) => Source::File(
-                p.parent()
-                    .unwrap_or_else(|| Path::new("."))
-                    .join(extends),
-            ),
+            Source::File(p) => {
+                Source::File(p.parent().unwrap_or_else(|| Path::new(".")).join(extends))
+            }
             Source::Embedded(_) => {
                 let name = Path::new(extends)
                     .file_name()
@@ -124,12 +125,17 @@ fn load_inner(source: &Source, chain: &mut Vec<String>) -> Result<Value> {
 pub fn merge(base: Value, over: Value) -> Value {
     match (base, over) {
         (Value::Mapping(mut b), Value::Mapping(o)) => {
+            // In place: a key keeps its position (variants run in the order the parent lists them).
             for (k, v) in o {
-                let merged = match b.remove(&k) {
-                    Some(old) => merge(old, v),
-                    None => v,
-                };
-                b.insert(k, merged);
+                match b.get_mut(&k) {
+                    Some(slot) => {
+                        let old = std::mem::replace(slot, Value::Null);
+                        *slot = merge(old, v);
+                    }
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
             }
             Value::Mapping(b)
         }
@@ -205,6 +211,18 @@ mod tests {
     }
 
     #[test]
+    fn merge_keeps_the_parent_order_of_keys() {
+        let out = merge(yaml("a: {x: 1}\nb: {x: 2}\nc: 3"), yaml("a: {x: 9}\nd: 4"));
+        let keys: Vec<&str> = out
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
     fn extends_chains_and_rejects_cycles() {
         let dir = tempfile::tempdir().unwrap();
         let p = |n: &str| dir.path().join(n);
@@ -228,13 +246,19 @@ mod tests {
         let cfg = yaml(
             "students:\n  train: {epochs: 10}\n  variants:\n    a: {train: {epochs: 5}}\n    b: {data: transfer}\n",
         );
-        let out = apply_overlay(cfg, "students: {train: {epochs: 2}}\naugment: {n_iter: 2}\n")
-            .unwrap();
+        let out = apply_overlay(
+            cfg,
+            "students: {train: {epochs: 2}}\naugment: {n_iter: 2}\n",
+        )
+        .unwrap();
         let v = &out["students"]["variants"];
         assert_eq!(v["a"]["train"]["epochs"], Value::from(2));
         assert_eq!(v["b"]["train"]["epochs"], Value::from(2));
         assert_eq!(v["b"]["augment"]["n_iter"], Value::from(2));
-        assert!(v["a"].get("augment").is_none(), "train-data variants take no augment keys");
+        assert!(
+            v["a"].get("augment").is_none(),
+            "train-data variants take no augment keys"
+        );
         assert_eq!(out["students"]["train"]["epochs"], Value::from(2));
     }
 

@@ -109,7 +109,10 @@ const SET_BY_THE_PIPELINE: &[(&[&str], &str)] = &[
         &["students", "train", "objective"],
         "each variant states its `objective`",
     ),
-    (&["students", "train", "threads"], "set `threads` at the top"),
+    (
+        &["students", "train", "threads"],
+        "set `threads` at the top",
+    ),
 ];
 
 /// Overrides the command line applies on top of the files.
@@ -128,8 +131,11 @@ pub struct Overrides {
 impl ExperimentConfig {
     /// Reads a config file (and the files it extends) and checks it.
     pub fn from_yaml_file(path: &Path) -> Result<Self> {
-        Self::load(&layered::Source::File(path.to_path_buf()), &Overrides::default())
-            .with_context(|| path.display().to_string())
+        Self::load(
+            &layered::Source::File(path.to_path_buf()),
+            &Overrides::default(),
+        )
+        .with_context(|| path.display().to_string())
     }
 
     /// Parses config text without `extends` (tests, tools) and checks it.
@@ -229,7 +235,9 @@ impl ExperimentConfig {
             ("data.max_test", self.data.max_test),
         ] {
             if v == Some(0) {
-                problems.push(format!("{key}: must be >= 1 (or absent for the whole file)"));
+                problems.push(format!(
+                    "{key}: must be >= 1 (or absent for the whole file)"
+                ));
             }
         }
         let runs = self
@@ -345,9 +353,11 @@ mod tests {
         let base = layered::load(&layered::Source::Embedded("sst2.yaml")).unwrap();
         let with = |extra: &str| {
             let over: Value = serde_yaml::from_str(extra).unwrap();
-            let err =
-                ExperimentConfig::from_value(layered::merge(base.clone(), over), &Overrides::default())
-                    .unwrap_err();
+            let err = ExperimentConfig::from_value(
+                layered::merge(base.clone(), over),
+                &Overrides::default(),
+            )
+            .unwrap_err();
             format!("{err:#}")
         };
         assert!(with("teacher: {fine_tune: {seed: 4}}").contains("teacher.fine_tune.seed"));

@@ -51,56 +51,10 @@ pub struct StudentsConfig {
     pub variants: IndexMap<String, VariantConfig>,
 }
 
-/// What a student trains on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataSource {
-    /// The task's training set.
-    Train,
-    /// The augmented transfer set (originals included).
-    Transfer,
-}
-
-/// What a student is trained to fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    /// The gold labels (`data: train` only).
-    Gold,
-    /// Each augmented copy keeps its original's gold label (`data: transfer` only).
-    Inherited,
-    /// The teacher's decision (argmax of its logits).
-    TeacherArgmax,
-    /// The teacher's logits (distillation).
-    TeacherLogits,
-}
-
-impl DataSource {
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DataSource::Train => "train",
-            DataSource::Transfer => "transfer",
-        }
-    }
-}
-
-impl TargetKind {
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetKind::Gold => "gold",
-            TargetKind::Inherited => "inherited",
-            TargetKind::TeacherArgmax => "teacher_argmax",
-            TargetKind::TeacherLogits => "teacher_logits",
-        }
-    }
-
-    /// Whether these targets need the teacher's logits.
-    pub fn needs_teacher(self) -> bool {
-        matches!(self, TargetKind::TeacherArgmax | TargetKind::TeacherLogits)
-    }
-}
+/// What a student trains on (`train` or `transfer`), and what it is trained to fit (`gold`,
+/// `inherited`, `teacher_argmax`, `teacher_logits`): the result schema's vocabularies, so the
+/// config and `variants.csv` spell them the same way.
+pub use reports::schema::{DataSource, Targets as TargetKind};
 
 /// One entry of `students.variants`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,7 +145,7 @@ impl StudentsConfig {
             let key = format!("students.variants.{name}");
             let before = problems.len();
             let variant = match ModelName::new(name) {
-                Ok(n) if n.as_str() != ModelName::TEACHER => Some(n),
+                Ok(n) if !n.is_teacher() => Some(n),
                 Ok(_) => {
                     problems.push(format!("{key}: the name `teacher` is taken by the teacher"));
                     None
@@ -202,10 +156,14 @@ impl StudentsConfig {
                 }
             };
             check_combination(&key, v, problems);
-            let model: Option<StudentConfig> = overlay(&shared_model, &v.model, &key, "model", problems);
-            let train: Option<TrainConfig> = overlay(&shared_train, &v.train, &key, "train", problems);
+            let model: Option<StudentConfig> =
+                overlay(&shared_model, &v.model, &key, "model", problems);
+            let train: Option<TrainConfig> =
+                overlay(&shared_train, &v.train, &key, "train", problems);
             let aug: Option<AugmentConfig> = match v.data {
-                DataSource::Transfer => overlay(&shared_augment, &v.augment, &key, "augment", problems),
+                DataSource::Transfer => {
+                    overlay(&shared_augment, &v.augment, &key, "augment", problems)
+                }
                 DataSource::Train => None,
             };
             if let Some(m) = &model {
@@ -301,7 +259,7 @@ fn check_combination(key: &str, v: &VariantConfig, problems: &mut Vec<String>) {
     if distill && v.targets != TeacherLogits {
         problems.push(format!(
             "{key}.objective: distill needs targets: teacher_logits (got {})",
-            v.targets.as_str()
+            v.targets.id()
         ));
     }
     if !distill && v.targets == TeacherLogits {
@@ -370,7 +328,9 @@ fn check_train(key: &str, t: &TrainConfig, problems: &mut Vec<String>) {
         }
     }
     if t.patience == Some(0) {
-        problems.push(format!("{k}.patience: must be >= 1 (or absent: no early stop)"));
+        problems.push(format!(
+            "{k}.patience: must be >= 1 (or absent: no early stop)"
+        ));
     }
     if let Err(e) = t.optimizer.validate() {
         problems.push(format!("{k}.optimizer: {e}"));

@@ -3,64 +3,19 @@
 //! every test split (GLUE submission files).
 
 use crate::data::TaskData;
-use crate::names::{label_names, task_slug, ModelName};
-use crate::results::{DevPredictionRow, MetricRow};
+use crate::names::{label_names, schema_task, ModelName};
+use crate::results::{DevPredictionRow, LogitRow, MetricRow};
 use anyhow::{bail, Context, Result};
 use bilstm_student::StudentModel;
 use kd_core::data::{submission_name, write_submission, Example, Task};
 use kd_core::metrics::{argmax, Confusion};
-use kd_core::{Classifier, KdError};
+use kd_core::Classifier;
+use reports::schema::{Metric, Split};
 use std::path::{Path, PathBuf};
 
-/// The fine-tuned teacher as a [`Classifier`].
-pub struct TeacherClassifier<'a>(pub &'a bert_teacher::Teacher);
-
-impl Classifier for TeacherClassifier<'_> {
-    fn num_classes(&self) -> usize {
-        self.0.num_labels()
-    }
-    fn is_pair(&self) -> bool {
-        false
-    }
-    fn predict_logits(&self, examples: &[Example], batch_size: usize) -> kd_core::Result<Vec<f32>> {
-        self.0
-            .predict_logits(examples, batch_size, false)
-            .map_err(|e| KdError::InvalidArgument(e.to_string()))
-    }
-}
-
-/// A trained student loaded from its stage dir, as a [`Classifier`].
-pub struct StudentClassifier {
-    model: StudentModel,
-    _vs: tch::nn::VarStore,
-}
-
-impl StudentClassifier {
-    /// Loads the best checkpoint in `dir`.
-    pub fn load(dir: &Path) -> Result<Self> {
-        let (model, vs) = StudentModel::load(dir)
-            .with_context(|| format!("loading the student from {}", dir.display()))?;
-        Ok(Self { model, _vs: vs })
-    }
-}
-
-impl Classifier for StudentClassifier {
-    fn num_classes(&self) -> usize {
-        self.model.config().num_classes
-    }
-    fn is_pair(&self) -> bool {
-        self.model.config().pair
-    }
-    fn predict_logits(&self, examples: &[Example], batch_size: usize) -> kd_core::Result<Vec<f32>> {
-        let logits = bilstm_student::predict(
-            &self.model,
-            &crate::stages::student::plain(examples),
-            batch_size,
-        )?;
-        Ok(Vec::<f32>::try_from(
-            logits.flatten(0, -1).to_kind(tch::Kind::Float),
-        )?)
-    }
+/// A trained student loaded from its stage dir (the model and the `VarStore` its weights live in).
+pub fn load_student(dir: &Path) -> Result<(StudentModel, tch::nn::VarStore)> {
+    StudentModel::load(dir).with_context(|| format!("loading the student from {}", dir.display()))
 }
 
 /// What one model's evaluation adds to the run's result files.
@@ -98,19 +53,21 @@ pub fn evaluate(
     submissions_dir: &Path,
 ) -> Result<Evaluation> {
     let k = clf.num_classes();
-    let slug = task_slug(who.task);
+    let task = schema_task(who.task);
     let mut out = Evaluation::default();
-    let row = |split: &str, metric: &str, value: f64| MetricRow {
-        task: slug.into(),
-        model: who.model.to_string(),
-        split: split.into(),
-        metric: metric.into(),
+    let row = |split: Split, metric: Metric, value: f64| MetricRow {
+        task,
+        model: who.model.clone(),
+        split,
+        metric,
         value,
         seed: who.seed,
         config: who.config.into(),
         git_rev: who.git_rev.into(),
     };
     for split in &data.dev {
+        let name = Split::from_name(&split.file.name)
+            .with_context(|| format!("{}: unknown split name", split.file.name))?;
         let logits = clf.predict_logits(&split.examples, batch_size)?;
         let preds = argmax(&logits, k);
         let mut conf = Confusion::new(k);
@@ -124,21 +81,20 @@ pub fn evaluate(
             };
             conf.add(p, y);
             out.predictions.push(DevPredictionRow {
-                task: slug.into(),
+                task,
                 config: who.config.into(),
-                model: who.model.to_string(),
+                model: who.model.clone(),
                 seed: who.seed,
-                split: split.file.name.clone(),
+                split: name,
                 example: i,
                 label: y,
                 prediction: p,
             });
         }
         out.metrics
-            .push(row(&split.file.name, "accuracy", 100.0 * conf.accuracy()));
+            .push(row(name, Metric::Accuracy, 100.0 * conf.accuracy()));
         if who.task == Task::Qqp {
-            out.metrics
-                .push(row(&split.file.name, "f1", 100.0 * conf.f1(1)));
+            out.metrics.push(row(name, Metric::F1, 100.0 * conf.f1(1)));
         }
     }
     for split in &data.test {
@@ -193,22 +149,15 @@ pub fn softmax_t_example(
         .unwrap_or(0);
     let pick = &candidates[chosen];
     let logits = &all[chosen * k..(chosen + 1) * k];
-    #[derive(serde::Serialize)]
-    struct Row<'a> {
-        sentence: &'a str,
-        class: usize,
-        label_name: &'a str,
-        logit: f32,
-    }
     let names = label_names(task);
-    let rows: Vec<Row> = logits
+    let rows: Vec<LogitRow> = logits
         .iter()
         .enumerate()
-        .map(|(class, &logit)| Row {
-            sentence: &pick.text_a,
+        .map(|(class, &logit)| LogitRow {
+            sentence: pick.text_a.clone(),
             class,
-            label_name: names.get(class).copied().unwrap_or("?"),
-            logit,
+            label_name: names.get(class).copied().unwrap_or("?").to_string(),
+            logit: f64::from(logit),
         })
         .collect();
     crate::results::write_csv(&out_dir.join("softmax_t.csv"), &rows)

@@ -178,16 +178,3 @@ pub fn run(
     );
     Ok(summary)
 }
-
-/// Dev / evaluation examples for the student (gold labels, no teacher logits).
-pub fn plain(examples: &[Example]) -> Vec<StudentExample> {
-    examples
-        .iter()
-        .map(|e| StudentExample {
-            text_a: e.text_a.clone(),
-            text_b: e.text_b.clone(),
-            label: e.label,
-            teacher_logits: None,
-        })
-        .collect()
-}

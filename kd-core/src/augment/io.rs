@@ -8,8 +8,9 @@
 //! bit.
 
 use super::{AugMode, TransferExample};
+use crate::data::tsv::{find_control_char, TsvFile};
 use crate::{KdError, Result};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 
 const COLUMNS: [&str; 6] = ["orig_id", "aug", "mode", "label", "text_a", "text_b"];
@@ -17,7 +18,8 @@ const COLUMNS: [&str; 6] = ["orig_id", "aug", "mode", "label", "text_a", "text_b
 /// Writes `examples` (and, when given, `logits`: row-major, `num_classes` per example) to `path`
 /// atomically ([`crate::io::atomic_write`]).
 ///
-/// Fails, writing nothing, if a text contains a tab or line break, a pair's `text_b` is empty,
+/// Fails, writing nothing, if a text contains a control character (a tab, a line break, anything
+/// [`crate::data::tsv::find_control_char`] finds: the reader would reject it), a pair's `text_b` is empty,
 /// or the logits are not `examples.len() x num_classes` finite numbers.
 pub fn write_transfer_set(
     path: &Path,
@@ -33,9 +35,10 @@ pub fn write_transfer_set(
         };
         for (field, text) in [("text_a", Some(&ex.text_a)), ("text_b", ex.text_b.as_ref())] {
             if let Some(text) = text {
-                if text.contains(['\t', '\n', '\r']) {
+                if let Some((pos, c)) = find_control_char(text) {
                     return Err(KdError::InvalidArgument(id(&format!(
-                        "{field} contains a tab or line break: {text:?}"
+                        "{field} contains the control character {c:?} at character {pos} \
+                         (a tab or line break, or another char the reader rejects): {text:?}"
                     ))));
                 }
             }
@@ -93,29 +96,33 @@ pub fn write_transfer_set(
 }
 
 /// Reads a file written by [`write_transfer_set`]: the rows and, if the file has logit columns,
-/// the logits (row-major) with their class count. Errors name `file:line`.
+/// the logits (row-major) with their class count.
+///
+/// The file is read as strict TSV ([`crate::data::tsv::TsvFile`]): invalid UTF-8, a row with the
+/// wrong number of fields, an empty line or a control character inside a field (CRLF line endings
+/// aside) is an error, as is any field that does not parse. Errors name `file:line` (and the
+/// column where it matters).
 #[allow(clippy::type_complexity)]
 pub fn read_transfer_set(path: &Path) -> Result<(Vec<TransferExample>, Option<(Vec<f32>, usize)>)> {
-    let file = std::fs::File::open(path).map_err(|e| KdError::io(path, e))?;
-    let mut lines = BufReader::new(file).lines();
-    let header = match lines.next() {
-        Some(line) => line.map_err(|e| KdError::io(path, e))?,
-        None => {
-            return Err(KdError::parse(
-                path,
-                1,
-                "empty file: expected a header line",
-            ))
-        }
-    };
-    let columns: Vec<&str> = header.split('\t').collect();
+    let bytes = std::fs::read(path).map_err(|e| KdError::io(path, e))?;
+    if bytes.is_empty() {
+        // The header line is missing, so the error points at line 1 (where it belongs).
+        return Err(KdError::parse(
+            path,
+            1,
+            "empty file: expected a header line",
+        ));
+    }
+    let file = TsvFile::from_bytes(path, bytes)?;
+    let columns = file.header();
     if columns.len() < COLUMNS.len() || columns[..COLUMNS.len()] != COLUMNS {
         return Err(KdError::parse(
             path,
             1,
             format!(
-                "header must start with {:?}, got {header:?}",
-                COLUMNS.join("\t")
+                "header must start with {:?}, got {:?}",
+                COLUMNS.join("\t"),
+                columns.join("\t")
             ),
         ));
     }
@@ -133,20 +140,12 @@ pub fn read_transfer_set(path: &Path) -> Result<(Vec<TransferExample>, Option<(V
         }
     }
 
-    let mut examples = Vec::new();
-    let mut logits = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let line_no = i + 2;
-        let line = line.map_err(|e| KdError::io(path, e))?;
-        let err = |msg: String| KdError::parse(path, line_no, msg);
-        let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() != columns.len() {
-            return Err(err(format!(
-                "expected {} tab-separated fields, got {}",
-                columns.len(),
-                fields.len()
-            )));
-        }
+    let mut examples = Vec::with_capacity(file.num_rows());
+    let mut logits = Vec::with_capacity(file.num_rows() * num_classes);
+    for row in file.rows() {
+        let row = row?;
+        let err = |msg: String| KdError::parse(path, row.line, msg);
+        let fields = &row.fields;
         let orig_id: usize = fields[0].parse().map_err(|_| {
             err(format!(
                 "orig_id {:?} is not a non-negative integer",

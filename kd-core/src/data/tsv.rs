@@ -5,6 +5,11 @@
 //! quoting silently merges rows. This reader instead checks every row against the header's column
 //! count and reports the 1-based file line of anything malformed: it never skips a row.
 //!
+//! A control character inside a field (any char below U+0020 but the tab, and DEL U+007F: a lone
+//! `'\r'`, a NUL, an escape sequence) is an error naming the line and column, never cleaned up:
+//! such bytes come from a broken export or a binary file, and silently stripping them would feed
+//! the tokenizers text nobody looked at. The `'\r'` of a CRLF line ending is not part of a field.
+//!
 //! The whole file is read at once and validated as UTF-8 in one pass; rows borrow from it, so
 //! loading SST-2's 67k training rows costs a few milliseconds.
 
@@ -34,7 +39,8 @@ impl TsvFile {
     /// Reads `path`: checks that it is UTF-8 (naming the first bad line), that it has a header
     /// line, and that the header has no empty or repeated column names.
     ///
-    /// A leading UTF-8 byte-order mark and a `'\r'` before each `'\n'` are tolerated.
+    /// A leading UTF-8 byte-order mark and a `'\r'` before each `'\n'` are tolerated; a control
+    /// character in a header name ([`find_control_char`]) is an error at line 1.
     /// A file with no bytes is an error at line 0 (the whole file).
     pub fn open(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| KdError::io(path, e))?;
@@ -64,6 +70,13 @@ impl TsvFile {
         let header_line = header_line.strip_suffix('\r').unwrap_or(header_line);
         let header: Vec<String> = header_line.split('\t').map(str::to_owned).collect();
         for (i, name) in header.iter().enumerate() {
+            if let Some((pos, c)) = find_control_char(name) {
+                return Err(KdError::parse(
+                    path,
+                    1,
+                    format!("header column {}: {}", i + 1, control_char_message(c, pos)),
+                ));
+            }
             if name.trim().is_empty() {
                 return Err(KdError::parse(
                     path,
@@ -126,7 +139,8 @@ impl TsvFile {
     }
 
     /// The data rows in file order. Each item is an error, naming its line, when the row's
-    /// number of fields differs from the header's (an empty line included).
+    /// number of fields differs from the header's (an empty line included), or naming its line
+    /// and column when a field holds a control character ([`find_control_char`]).
     pub fn rows(&self) -> impl Iterator<Item = Result<TsvRow<'_>>> + '_ {
         let body = &self.text[self.body_start..];
         // One final '\n' ends the last line; anything after the header, even a lone '\n', is a row.
@@ -154,12 +168,54 @@ impl TsvFile {
                     ),
                 ));
             }
+            for (col, field) in fields.iter().enumerate() {
+                if let Some((pos, c)) = find_control_char(field) {
+                    return Err(KdError::parse(
+                        &self.path,
+                        line_no,
+                        format!(
+                            "column {} (`{}`): {}",
+                            col + 1,
+                            self.header[col],
+                            control_char_message(c, pos)
+                        ),
+                    ));
+                }
+            }
             Ok(TsvRow {
                 line: line_no,
                 fields,
             })
         })
     }
+}
+
+/// Whether `c` is a control character that no TSV field may hold: below U+0020 (tab included:
+/// it cannot be inside a field, it separates them) or DEL (U+007F).
+pub fn is_forbidden_control(c: char) -> bool {
+    c < ' ' || c == '\u{7f}'
+}
+
+/// The first control character of `text` that no TSV field may hold ([`is_forbidden_control`]),
+/// with its 1-based character position.
+pub fn find_control_char(text: &str) -> Option<(usize, char)> {
+    // Fast path: every forbidden char is ASCII, so a byte scan finds whether there is one.
+    if !text.bytes().any(|b| b < b' ' || b == 0x7f) {
+        return None;
+    }
+    text.chars()
+        .enumerate()
+        .find(|&(_, c)| is_forbidden_control(c))
+        .map(|(i, c)| (i + 1, c))
+}
+
+/// How a control character found by [`find_control_char`] is reported.
+fn control_char_message(c: char, pos: usize) -> String {
+    format!(
+        "control character {c:?} (U+{:04X}) at character {pos}; control characters inside \
+         fields are rejected, not cleaned (only a CRLF line ending's '\\r' is allowed)",
+        c as u32
+    )
 }
 
 #[cfg(test)]
@@ -215,6 +271,39 @@ mod tests {
         assert_eq!(line_of(tsv("a\t\tb\n").unwrap_err()), 1);
         assert_eq!(line_of(tsv("a\tb\ta\n").unwrap_err()), 1);
         assert_eq!(line_of(tsv("").unwrap_err()), 0);
+    }
+
+    /// The first row error of `text`, whose header must be fine.
+    fn row_err(text: &str) -> KdError {
+        let file = tsv(text).unwrap();
+        let err = file.rows().find_map(|r| r.err());
+        err.expect("expected a row error")
+    }
+
+    #[test]
+    fn control_chars_name_line_and_column() {
+        let err = row_err("a\tb\n1\t2\n3\tx\ry\n");
+        let msg = err.to_string();
+        assert_eq!(line_of(err), 3);
+        assert!(
+            msg.contains("column 2 (`b`)") && msg.contains("U+000D"),
+            "{msg}"
+        );
+        assert!(msg.contains("at character 2"), "{msg}");
+        for c in ['\0', '\u{1b}', '\u{7f}', '\u{1f}', '\u{b}'] {
+            assert_eq!(line_of(row_err(&format!("a\tb\n{c}1\t2\n"))), 2, "{c:?}");
+        }
+        // "\r\r\n": only the last '\r' belongs to the line ending.
+        assert_eq!(line_of(row_err("a\tb\n1\t2\r\r\n")), 2);
+        assert_eq!(line_of(tsv("a\tb\x1b[0m\n").unwrap_err()), 1);
+        // Old Mac line endings: the whole file is one header line with '\r' in it.
+        assert_eq!(line_of(tsv("a\tb\r1\t2\r").unwrap_err()), 1);
+        assert_eq!(
+            find_control_char("caf\u{e9} \u{85} ok"),
+            None,
+            "C1 controls pass"
+        );
+        assert_eq!(find_control_char("\u{e9}\u{7f}"), Some((2, '\u{7f}')));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn softmax_t(logits: &Tensor, t: f64) -> Result<Tensor> {
 /// `f64` with the maximum subtracted per row; `T > 0`, `classes > 0`.
 pub fn softmax_rows(logits: &[f32], classes: usize, t: f64) -> Result<Vec<f32>> {
     check_temperature(t)?;
-    if classes == 0 || logits.len() % classes != 0 {
+    if classes == 0 || !logits.len().is_multiple_of(classes) {
         return Err(crate::KdError::Shape(format!(
             "softmax_rows: {} values do not form rows of {classes} classes",
             logits.len()

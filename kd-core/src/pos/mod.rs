@@ -1,4 +1,4 @@
-//! Part-of-speech tagging for the POS-guided word replacement of §3.2.
+//! Part-of-speech tagging for the same-tag replacement of §3.2 ([`crate::augment::same_tag`]).
 //!
 //! The paper used `nltk.pos_tag`; [`PosTagger`] runs the same averaged-perceptron model (NLTK's
 //! `averaged_perceptron_tagger_eng`, JSON files) with the same greedy left-to-right decoding, so its

@@ -2,6 +2,7 @@
 //! the committed DejaVu Sans (assets/fonts, Bitstream Vera licence) through plotters' ab_glyph
 //! backend, so PNGs look the same on any machine, with no system fonts or fontconfig needed.
 
+pub mod ablation;
 pub mod bars;
 pub mod curves;
 pub mod size_speed;

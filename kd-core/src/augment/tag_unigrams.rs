@@ -1,5 +1,6 @@
-//! The per-tag unigram distribution behind §3.2's POS-guided replacement: a replaced word is drawn
-//! from the training set's words that carry the same tag, in proportion to their counts.
+//! The tag-unigram table behind §3.2's same-tag replacement ([`super::same_tag`]): for each POS
+//! tag, the training set's words that carry it and their counts; a replaced word is drawn in
+//! proportion to them.
 
 use crate::pos::FxBuildHasher;
 use rand::Rng;

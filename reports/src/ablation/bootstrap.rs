@@ -1,0 +1,141 @@
+//! The paired bootstrap of a variant's dev-accuracy difference to the baseline, pooled over
+//! seeds (Efron & Tibshirani 1993, ch. 13, percentile interval; paired over dev examples as in
+//! Koehn 2004's paired bootstrap resampling for MT).
+//!
+//! The procedure, exactly:
+//! 1. Take the seeds both models have, S (the others are left out of the difference).
+//! 2. For each dev example i, d_i = (1/|S|) Σ_{s∈S} (correct_variant[s][i] − correct_baseline[s][i]),
+//!    so the observed difference, in accuracy points, is 100 · mean_i d_i: the accuracy
+//!    difference averaged over the common seeds.
+//! 3. Draw B resamples (10,000 by default); each draws n example indices uniformly with
+//!    replacement (`rand` 0.8 `gen_range(0..n)` on a `ChaCha8Rng` seeded with
+//!    [`BootstrapConfig::seed`]) and computes 100 · mean of d over the drawn indices. The same
+//!    drawn indices serve every seed, so a resample is the seed-averaged accuracy difference on a
+//!    resampled dev set (the average over seeds of the per-seed differences equals the difference
+//!    of the mean d, exactly).
+//! 4. Sort the B values; the CI at level 1 − a is [v_(⌈B·a/2⌉), v_(⌈B·(1 − a/2)⌉)] (1-based order
+//!    statistics: with B = 10,000 and a = 0.05, the 250th and the 9,750th smallest).
+//!
+//! Sums are kept in integers (|S| · Σ d over draws), so identical predictions give exactly 0.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+/// Settings of the paired bootstrap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BootstrapConfig {
+    /// Number of resamples B.
+    pub resamples: usize,
+    /// Seed of the ChaCha8 generator (fixed, so the report is the same on every machine).
+    pub seed: u64,
+    /// Coverage of the interval (0.95 for a 95% CI).
+    pub level: f64,
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        BootstrapConfig {
+            resamples: 10_000,
+            seed: 0,
+            level: 0.95,
+        }
+    }
+}
+
+/// A model's correctness on the dev examples, per seed: `correct[seed][i]`.
+pub type Correctness = BTreeMap<u64, Vec<bool>>;
+
+/// The bootstrap's result, in accuracy points (percent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedCi {
+    /// The observed difference: mean over common seeds of (variant − baseline) dev accuracy.
+    pub diff: f64,
+    /// Lower end of the CI.
+    pub low: f64,
+    /// Upper end of the CI.
+    pub high: f64,
+    /// The seeds both models have.
+    pub seeds: Vec<u64>,
+    /// Number of dev examples.
+    pub examples: usize,
+    /// Number of resamples.
+    pub resamples: usize,
+    /// The interval's coverage.
+    pub level: f64,
+}
+
+impl PairedCi {
+    /// Whether the interval excludes 0 (the difference is not explained by the dev sample).
+    pub fn excludes_zero(&self) -> bool {
+        self.low > 0.0 || self.high < 0.0
+    }
+
+    /// `[-0.35, +1.20]`.
+    pub fn format(&self) -> String {
+        format!("[{:+.2}, {:+.2}]", self.low, self.high)
+    }
+}
+
+/// The paired bootstrap CI of (variant − baseline) dev accuracy, pooled over their common seeds
+/// (see the module header for the exact procedure). Errors (as a message) when the models share
+/// no seed, when there are no examples, or when a seed's vector has another length than the rest.
+pub fn paired_bootstrap(
+    variant: &Correctness,
+    baseline: &Correctness,
+    cfg: &BootstrapConfig,
+) -> std::result::Result<PairedCi, String> {
+    let seeds: Vec<u64> = variant
+        .keys()
+        .filter(|s| baseline.contains_key(s))
+        .copied()
+        .collect();
+    if seeds.is_empty() {
+        return Err("the variant and the baseline share no seed".into());
+    }
+    if cfg.resamples == 0 || !(cfg.level > 0.0 && cfg.level < 1.0) {
+        return Err(format!(
+            "bootstrap needs resamples > 0 and 0 < level < 1, got {} and {}",
+            cfg.resamples, cfg.level
+        ));
+    }
+    let n = variant[&seeds[0]].len();
+    if n == 0 {
+        return Err("no dev examples".into());
+    }
+    // k_i = |S| · d_i, an integer in [−|S|, |S|].
+    let mut k = vec![0i64; n];
+    for s in &seeds {
+        let (v, b) = (&variant[s], &baseline[s]);
+        if v.len() != n || b.len() != n {
+            return Err(format!(
+                "seed {s}: {} and {} predictions, expected {n}",
+                v.len(),
+                b.len()
+            ));
+        }
+        for (ki, (&cv, &cb)) in k.iter_mut().zip(v.iter().zip(b)) {
+            *ki += i64::from(cv) - i64::from(cb);
+        }
+    }
+    let scale = 100.0 / (seeds.len() as f64 * n as f64);
+    let diff = k.iter().sum::<i64>() as f64 * scale;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut sums: Vec<i64> = (0..cfg.resamples)
+        .map(|_| (0..n).map(|_| k[rng.gen_range(0..n)]).sum())
+        .collect();
+    sums.sort_unstable();
+    let alpha = 1.0 - cfg.level;
+    let b = cfg.resamples as f64;
+    // 1 − 0.95 is 0.05000000000000004 in f64: without the slack, ⌈B·a/2⌉ would be 251, not 250.
+    let order = |q: f64| (((b * q) - 1e-9).ceil() as usize).clamp(1, cfg.resamples) - 1;
+    Ok(PairedCi {
+        diff,
+        low: sums[order(alpha / 2.0)] as f64 * scale,
+        high: sums[order(1.0 - alpha / 2.0)] as f64 * scale,
+        seeds,
+        examples: n,
+        resamples: cfg.resamples,
+        level: cfg.level,
+    })
+}

@@ -1,0 +1,317 @@
+//! One run folder of an ablation grid (`<results>/<name>/` holding `variants.csv`): its variants,
+//! dev metrics and per-example dev predictions, checked against each other. A malformed or
+//! inconsistent file is one error naming the file and line.
+
+use super::bootstrap::Correctness;
+use crate::error::{ReportError, Result};
+use crate::load::{read_lines_from, read_unique, DevPredictionRow, MetricRow, VariantRow};
+use crate::schema::{Metric, ModelName, Split, Task};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Accuracy from the predictions and the metric row may differ by float formatting only.
+const ACCURACY_TOLERANCE: f64 = 1e-6;
+
+/// A loaded, checked ablation run folder.
+#[derive(Debug, Clone)]
+pub struct AblationRun {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Its name (`sst2-ablations`).
+    pub name: String,
+    /// The task every row names.
+    pub task: Task,
+    /// The config every row names.
+    pub config: String,
+    /// The dev split the variants are compared on ([`Task::primary_dev_split`]).
+    pub split: Split,
+    /// The variants, in the file's (the config's) order.
+    pub variants: Vec<VariantRow>,
+    /// Every row of `metrics.csv` (teacher included).
+    pub metrics: Vec<MetricRow>,
+    /// Per model, per seed, whether each dev example of `split` was classified correctly.
+    pub correct: BTreeMap<ModelName, Correctness>,
+}
+
+/// The sub-folders of `results` holding a `variants.csv`, sorted by name.
+pub fn find_runs(results: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(results).map_err(|e| ReportError::io(results, e))?;
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| ReportError::io(results, e))?;
+        let dir = entry.path();
+        if dir.is_dir() && AblationRun::variants_path(&dir).is_file() {
+            dirs.push(dir);
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| ReportError::io(path, e))
+}
+
+impl AblationRun {
+    /// `<dir>/variants.csv`.
+    pub fn variants_path(dir: &Path) -> PathBuf {
+        dir.join("variants.csv")
+    }
+    /// `<dir>/metrics.csv`.
+    pub fn metrics_path(dir: &Path) -> PathBuf {
+        dir.join("metrics.csv")
+    }
+    /// `<dir>/dev_predictions.csv`.
+    pub fn predictions_path(dir: &Path) -> PathBuf {
+        dir.join("dev_predictions.csv")
+    }
+
+    /// The baseline variant (exactly one exists once loaded).
+    pub fn baseline(&self) -> &VariantRow {
+        // `load` rejects a folder without exactly one baseline.
+        self.variants
+            .iter()
+            .find(|v| v.baseline)
+            .unwrap_or(&self.variants[0])
+    }
+
+    /// Loads and cross-checks the three files of `dir`.
+    pub fn load(dir: &Path) -> Result<AblationRun> {
+        let vpath = Self::variants_path(dir);
+        let variants = read_unique(&vpath, |r: &VariantRow| r.model.clone())?
+            .ok_or_else(|| ReportError::io(&vpath, std::io::ErrorKind::NotFound.into()))?;
+        let Some((_, first)) = variants.first() else {
+            return Err(ReportError::parse(&vpath, 1, "no variants"));
+        };
+        let (task, config) = (first.task, first.config.clone());
+        let mut baseline_line: Option<usize> = None;
+        for (line, v) in &variants {
+            if v.task != task || v.config != config {
+                return Err(ReportError::parse(
+                    &vpath,
+                    *line,
+                    format!(
+                        "task/config `{}`/`{}` differs from line 2's `{}`/`{config}`",
+                        v.task, v.config, task
+                    ),
+                ));
+            }
+            if v.baseline {
+                if let Some(first) = baseline_line {
+                    return Err(ReportError::parse(
+                        &vpath,
+                        *line,
+                        format!("a second baseline (line {first} is one)"),
+                    ));
+                }
+                baseline_line = Some(*line);
+            }
+        }
+        if baseline_line.is_none() {
+            return Err(ReportError::Invalid {
+                path: vpath,
+                msg: "no variant has baseline = true".into(),
+            });
+        }
+        let variants: Vec<VariantRow> = variants.into_iter().map(|(_, v)| v).collect();
+        let known = |m: &ModelName| m.is_teacher() || variants.iter().any(|v| v.model == *m);
+
+        let mpath = Self::metrics_path(dir);
+        let metrics = read_unique(&mpath, |r: &MetricRow| {
+            (r.model.clone(), r.split, r.metric, r.seed, r.config.clone())
+        })?
+        .ok_or_else(|| ReportError::io(&mpath, std::io::ErrorKind::NotFound.into()))?;
+        for (line, r) in &metrics {
+            if r.task != task || r.config != config {
+                return Err(ReportError::parse(
+                    &mpath,
+                    *line,
+                    format!(
+                        "task/config `{}`/`{}`, variants.csv says `{task}`/`{config}`",
+                        r.task, r.config
+                    ),
+                ));
+            }
+            if !known(&r.model) {
+                return Err(ReportError::parse(
+                    &mpath,
+                    *line,
+                    format!("model `{}` is not in variants.csv", r.model),
+                ));
+            }
+        }
+
+        let split = task.primary_dev_split();
+        let ppath = Self::predictions_path(dir);
+        let (correct, lines) = read_predictions(&ppath, task, &config, split, &known)?;
+
+        // The table's accuracies (metrics.csv) and the bootstrap's (dev_predictions.csv) must
+        // describe the same predictions.
+        for (line, r) in &metrics {
+            if r.split != split || r.metric != Metric::Accuracy {
+                continue;
+            }
+            let Some(c) = correct
+                .get(&r.model)
+                .and_then(|by_seed| by_seed.get(&r.seed))
+            else {
+                return Err(ReportError::parse(
+                    &mpath,
+                    *line,
+                    format!(
+                        "no predictions for model `{}` seed {} in {}",
+                        r.model,
+                        r.seed,
+                        ppath.display()
+                    ),
+                ));
+            };
+            let acc = 100.0 * c.iter().filter(|&&ok| ok).count() as f64 / c.len() as f64;
+            if (acc - r.value).abs() > ACCURACY_TOLERANCE {
+                return Err(ReportError::parse(
+                    &mpath,
+                    *line,
+                    format!(
+                        "accuracy {} but {} gives {acc} for model `{}` seed {}",
+                        r.value,
+                        ppath.display(),
+                        r.model,
+                        r.seed
+                    ),
+                ));
+            }
+        }
+        for ((model, seed), line) in &lines {
+            let has_metric = metrics.iter().any(|(_, r)| {
+                r.model == *model
+                    && r.seed == *seed
+                    && r.split == split
+                    && r.metric == Metric::Accuracy
+            });
+            if !has_metric {
+                return Err(ReportError::parse(
+                    &ppath,
+                    *line,
+                    format!(
+                        "model `{model}` seed {seed} has predictions but no {} accuracy in {}",
+                        split.id(),
+                        mpath.display()
+                    ),
+                ));
+            }
+        }
+        Ok(AblationRun {
+            name: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            dir: dir.to_path_buf(),
+            task,
+            config,
+            split,
+            variants,
+            metrics: metrics.into_iter().map(|(_, r)| r).collect(),
+            correct,
+        })
+    }
+}
+
+type PredictionLines = BTreeMap<(ModelName, u64), usize>;
+
+/// Reads `dev_predictions.csv` into per-model, per-seed correctness on `split`, checking that
+/// every (model, seed) covers examples 0..n−1 once each, with one gold label per example.
+/// Also returns each (model, seed)'s first line, for later messages.
+fn read_predictions(
+    path: &Path,
+    task: Task,
+    config: &str,
+    split: Split,
+    known: &dyn Fn(&ModelName) -> bool,
+) -> Result<(BTreeMap<ModelName, Correctness>, PredictionLines)> {
+    let rows = read_lines_from::<DevPredictionRow, _>(path, open(path)?)?;
+    let mut by_run: BTreeMap<(ModelName, u64), BTreeMap<usize, (usize, bool)>> = BTreeMap::new();
+    let mut labels: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
+    let mut first_line: PredictionLines = BTreeMap::new();
+    for (line, r) in rows {
+        if r.task != task || r.config != config {
+            return Err(ReportError::parse(
+                path,
+                line,
+                format!(
+                    "task/config `{}`/`{}`, variants.csv says `{task}`/`{config}`",
+                    r.task, r.config
+                ),
+            ));
+        }
+        if !known(&r.model) {
+            return Err(ReportError::parse(
+                path,
+                line,
+                format!("model `{}` is not in variants.csv", r.model),
+            ));
+        }
+        if r.split != split {
+            continue;
+        }
+        match labels.get(&r.example) {
+            Some(&(label, at)) if label != r.label => {
+                return Err(ReportError::parse(
+                    path,
+                    line,
+                    format!(
+                        "example {} has label {}, line {at} says {label}",
+                        r.example, r.label
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                labels.insert(r.example, (r.label, line));
+            }
+        }
+        let key = (r.model.clone(), r.seed);
+        first_line.entry(key.clone()).or_insert(line);
+        let seen = by_run.entry(key).or_default();
+        if let Some(&(at, _)) = seen.get(&r.example) {
+            return Err(ReportError::parse(
+                path,
+                line,
+                format!(
+                    "model `{}` seed {} predicts example {} twice (line {at})",
+                    r.model, r.seed, r.example
+                ),
+            ));
+        }
+        seen.insert(r.example, (line, r.label == r.prediction));
+    }
+    let n = labels.len();
+    if let Some((&last, _)) = labels.last_key_value() {
+        if last + 1 != n {
+            let missing = (0..n).find(|i| !labels.contains_key(i)).unwrap_or(0);
+            return Err(ReportError::Invalid {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "{} example {missing} has no prediction (examples run to {last})",
+                    split.id()
+                ),
+            });
+        }
+    }
+    let mut correct: BTreeMap<ModelName, Correctness> = BTreeMap::new();
+    for ((model, seed), seen) in by_run {
+        if seen.len() != n {
+            let missing = (0..n).find(|i| !seen.contains_key(i)).unwrap_or(0);
+            return Err(ReportError::Invalid {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "model `{model}` seed {seed} has {} of {n} {} predictions (no example {missing})",
+                    seen.len(),
+                    split.id()
+                ),
+            });
+        }
+        let ok = seen.into_values().map(|(_, ok)| ok).collect();
+        correct.entry(model).or_default().insert(seed, ok);
+    }
+    Ok((correct, first_line))
+}

@@ -1,0 +1,224 @@
+//! The ablation table: per student variant its description, dev accuracy mean ± sd over seeds,
+//! n, Δ of the means against the baseline, and the paired-bootstrap CI of (variant − baseline)
+//! ([`super::bootstrap`]).
+
+use super::bootstrap::{paired_bootstrap, BootstrapConfig, PairedCi};
+use super::frame::dev_accuracy_by_variant;
+use super::run::AblationRun;
+use crate::error::{ReportError, Result};
+use crate::load::VariantRow;
+use crate::stats::{format_diff, Summary};
+
+/// One variant's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AblationRow {
+    /// The variant as `variants.csv` describes it.
+    pub variant: VariantRow,
+    /// Dev accuracy over seeds; `None` when not run yet.
+    pub summary: Option<Summary>,
+    /// Mean(variant) − mean(baseline), each over all its seeds; `None` for the baseline itself.
+    pub delta: Option<f64>,
+    /// The paired bootstrap CI of (variant − baseline) over their common seeds; `None` for the
+    /// baseline and for a variant without predictions.
+    pub ci: Option<PairedCi>,
+}
+
+/// The ablation table of one run folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AblationTable {
+    /// The run folder's name (`sst2-ablations`).
+    pub name: String,
+    /// The run's task and config, for the caption.
+    pub task: crate::schema::Task,
+    /// The config name.
+    pub config: String,
+    /// The dev split compared.
+    pub split: crate::schema::Split,
+    /// One row per variant, in `variants.csv` order.
+    pub rows: Vec<AblationRow>,
+    /// The bootstrap's settings.
+    pub bootstrap: BootstrapConfig,
+}
+
+/// The paired bootstrap of `model` against `reference` in `run`; `Ok(None)` when either has no
+/// predictions (not run yet).
+pub fn bootstrap_between(
+    run: &AblationRun,
+    model: &crate::schema::ModelName,
+    reference: &crate::schema::ModelName,
+    cfg: &BootstrapConfig,
+) -> Result<Option<PairedCi>> {
+    let (Some(v), Some(b)) = (run.correct.get(model), run.correct.get(reference)) else {
+        return Ok(None);
+    };
+    paired_bootstrap(v, b, cfg)
+        .map(Some)
+        .map_err(|msg| ReportError::Invalid {
+            path: AblationRun::predictions_path(&run.dir),
+            msg: format!("`{model}` vs `{reference}`: {msg}"),
+        })
+}
+
+impl AblationTable {
+    /// Builds the table of `run`.
+    pub fn build(run: &AblationRun, cfg: &BootstrapConfig) -> Result<AblationTable> {
+        let accuracy = dev_accuracy_by_variant(run)?;
+        let baseline = run.baseline().clone();
+        let base_mean = accuracy
+            .iter()
+            .find(|a| a.model == baseline.model.as_str())
+            .and_then(|a| a.summary)
+            .map(|s| s.mean);
+        let mut rows = Vec::new();
+        for variant in &run.variants {
+            let summary = accuracy
+                .iter()
+                .find(|a| a.model == variant.model.as_str())
+                .and_then(|a| a.summary);
+            let (delta, ci) = if variant.baseline {
+                (None, None)
+            } else {
+                (
+                    summary.zip(base_mean).map(|(s, b)| s.mean - b),
+                    bootstrap_between(run, &variant.model, &baseline.model, cfg)?,
+                )
+            };
+            rows.push(AblationRow {
+                variant: variant.clone(),
+                summary,
+                delta,
+                ci,
+            });
+        }
+        Ok(AblationTable {
+            name: run.name.clone(),
+            task: run.task,
+            config: run.config.clone(),
+            split: run.split,
+            rows,
+            bootstrap: *cfg,
+        })
+    }
+
+    /// The baseline's row.
+    pub fn baseline(&self) -> Option<&AblationRow> {
+        self.rows.iter().find(|r| r.variant.baseline)
+    }
+
+    /// The markdown table (no title), with a note on the bootstrap.
+    pub fn to_markdown(&self) -> String {
+        let level = (self.bootstrap.level * 100.0).round();
+        let mut s = format!(
+            "| Variant | Description | {} dev acc (%), mean ± sd | n | Δ vs baseline | {level}% CI of Δ (paired bootstrap) |\n\
+             |---|---|---:|---:|---:|---:|\n",
+            self.task.display()
+        );
+        for r in &self.rows {
+            let name = if r.variant.baseline {
+                format!("`{}` (baseline)", r.variant.model)
+            } else {
+                format!("`{}`", r.variant.model)
+            };
+            let acc = match r.summary {
+                Some(Summary {
+                    mean, sd: Some(sd), ..
+                }) => format!("{mean:.2} ± {sd:.2}"),
+                Some(Summary { mean, sd: None, .. }) => format!("{mean:.2}"),
+                None => "not run".into(),
+            };
+            let n = r.summary.map_or(0, |s| s.n);
+            let delta = r.delta.map_or("—".into(), format_diff);
+            let ci = r.ci.as_ref().map_or("—".into(), PairedCi::format);
+            s.push_str(&format!(
+                "| {name} | {} | {acc} | {n} | {delta} | {ci} |\n",
+                r.variant.description.replace('|', "\\|")
+            ));
+        }
+        s.push_str(&format!(
+            "\nΔ: difference of the mean dev accuracies (points). CI: paired bootstrap over the \
+             {} dev examples ({} resamples with replacement, ChaCha8 seed {}), each resample the \
+             accuracy difference averaged over the seeds both models have; percentile interval.\n",
+            self.split.id(),
+            self.bootstrap.resamples,
+            self.bootstrap.seed
+        ));
+        s
+    }
+
+    /// The tidy CSV, one row per variant.
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header = [
+            "task",
+            "config",
+            "model",
+            "description",
+            "baseline",
+            "data",
+            "targets",
+            "objective",
+            "soft",
+            "alpha",
+            "temperature",
+            "n_iter",
+            "transfer_size",
+            "dev_split",
+            "dev_mean",
+            "dev_sd",
+            "n",
+            "delta",
+            "ci_diff",
+            "ci_low",
+            "ci_high",
+            "ci_level",
+            "ci_seeds",
+            "ci_examples",
+            "resamples",
+            "bootstrap_seed",
+        ];
+        // Writing to a Vec cannot fail; the expect documents that rather than hiding an error.
+        w.write_record(header).expect("write to Vec");
+        let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+        for r in &self.rows {
+            let v = &r.variant;
+            let ci = r.ci.as_ref();
+            let record = [
+                self.task.id().to_string(),
+                self.config.clone(),
+                v.model.to_string(),
+                v.description.clone(),
+                v.baseline.to_string(),
+                v.data.id().to_string(),
+                v.targets.id().to_string(),
+                v.objective.id().to_string(),
+                v.soft.id().to_string(),
+                v.alpha.to_string(),
+                v.temperature.to_string(),
+                v.n_iter.to_string(),
+                v.transfer_size.to_string(),
+                self.split.id().to_string(),
+                num(r.summary.map(|s| s.mean)),
+                num(r.summary.and_then(|s| s.sd)),
+                r.summary.map_or(0, |s| s.n).to_string(),
+                num(r.delta),
+                num(ci.map(|c| c.diff)),
+                num(ci.map(|c| c.low)),
+                num(ci.map(|c| c.high)),
+                ci.map(|c| c.level.to_string()).unwrap_or_default(),
+                ci.map(|c| {
+                    c.seeds
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default(),
+                ci.map(|c| c.examples.to_string()).unwrap_or_default(),
+                self.bootstrap.resamples.to_string(),
+                self.bootstrap.seed.to_string(),
+            ];
+            w.write_record(&record).expect("write to Vec");
+        }
+        String::from_utf8(w.into_inner().expect("flush to Vec")).expect("csv writes UTF-8")
+    }
+}
