@@ -156,8 +156,11 @@ fn fault_injection_env_fails_only_the_named_writes() {
     );
 }
 
-/// The child half of [`fault_injection_env_fails_only_the_named_writes`] (ignored when run
-/// directly: it needs `KD_FAIL_WRITE=victim`).
+/// The child half of [`fault_injection_env_fails_only_the_named_writes`], which re-runs this test
+/// binary with `KD_FAIL_WRITE=victim` and `--ignored --exact fault_injection_child`. Ignored in a
+/// plain run because the variable is process-global and would fail the other tests' writes. To
+/// run it alone: `KD_FAIL_WRITE=victim cargo test -p kd-core --test io -- --ignored --exact
+/// fault_injection_child`.
 #[test]
 #[ignore = "run by fault_injection_env_fails_only_the_named_writes with KD_FAIL_WRITE set"]
 fn fault_injection_child() {

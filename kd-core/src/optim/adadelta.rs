@@ -182,37 +182,26 @@ impl Adadelta {
     /// Copies of the optimiser state for checkpointing: `square_avg.{i}` and `acc_delta.{i}` for
     /// the `i`-th variable, and `step`, a scalar i64 tensor.
     pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
-        let mut named = Vec::with_capacity(2 * self.vars.len() + 1);
-        for (i, (sq, acc)) in self.square_avg.iter().zip(&self.acc_delta).enumerate() {
-            named.push((format!("square_avg.{i}"), sq.copy()));
-            named.push((format!("acc_delta.{i}"), acc.copy()));
-        }
-        named.push(("step".to_string(), Tensor::from(self.steps)));
-        named
+        super::state::moment_tensors(
+            ["square_avg", "acc_delta"],
+            &self.square_avg,
+            &self.acc_delta,
+            Tensor::from(self.steps),
+        )
     }
 
     /// Restores state saved by [`Adadelta::state_tensors`] (in any order). Errors when a name is
     /// missing or unknown, or a shape differs from its variable's; values are converted to each
     /// variable's dtype and device. On error the optimiser is left unchanged.
     pub fn load_state_tensors(&mut self, named: &[(String, Tensor)]) -> Result<()> {
-        let n = self.vars.len();
-        if named.len() != 2 * n + 1 {
-            return Err(KdError::InvalidArgument(format!(
-                "Adadelta state: expected {} tensors (square_avg.i, acc_delta.i for {n} variables, and step), got {}",
-                2 * n + 1,
-                named.len()
-            )));
-        }
-        let find = |name: &str| {
-            named
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, t)| t)
-                .ok_or_else(|| {
-                    KdError::InvalidArgument(format!("Adadelta state: missing tensor {name:?}"))
-                })
-        };
-        let step_t = find("step")?;
+        let saved = super::state::saved_moments(
+            "Adadelta",
+            ["square_avg", "acc_delta"],
+            named,
+            &self.vars,
+            false,
+        )?;
+        let step_t = saved.step;
         if step_t.numel() != 1 {
             return Err(KdError::Shape(format!(
                 "Adadelta state: step must be a scalar, got {:?}",
@@ -220,25 +209,10 @@ impl Adadelta {
             )));
         }
         let steps = step_t.f_to_kind(Kind::Int64)?.f_int64_value(&[])?;
-        let mut sources = Vec::with_capacity(2 * n);
-        for (i, var) in self.vars.iter().enumerate() {
-            for prefix in ["square_avg", "acc_delta"] {
-                let name = format!("{prefix}.{i}");
-                let src = find(&name)?;
-                if src.size() != var.size() {
-                    return Err(KdError::Shape(format!(
-                        "Adadelta state: {name} has shape {:?}, variable {i} has shape {:?}",
-                        src.size(),
-                        var.size()
-                    )));
-                }
-                sources.push(src);
-            }
-        }
         tch::no_grad(|| {
-            for (i, pair) in sources.chunks(2).enumerate() {
-                self.square_avg[i].f_copy_(pair[0])?;
-                self.acc_delta[i].f_copy_(pair[1])?;
+            for (i, [sq, acc]) in saved.moments.iter().enumerate() {
+                self.square_avg[i].f_copy_(sq)?;
+                self.acc_delta[i].f_copy_(acc)?;
             }
             Ok::<_, tch::TchError>(())
         })?;

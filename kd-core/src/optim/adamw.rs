@@ -237,13 +237,12 @@ impl AdamW {
     /// Copies of the optimiser state for checkpointing: `exp_avg.{i}` and `exp_avg_sq.{i}` for
     /// the `i`-th variable (in its dtype), and `step`, an i64 tensor of every variable's count.
     pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
-        let mut named = Vec::with_capacity(2 * self.vars.len() + 1);
-        for (i, (m, v)) in self.exp_avg.iter().zip(&self.exp_avg_sq).enumerate() {
-            named.push((format!("exp_avg.{i}"), m.copy()));
-            named.push((format!("exp_avg_sq.{i}"), v.copy()));
-        }
-        named.push(("step".to_string(), Tensor::from_slice(&self.steps)));
-        named
+        super::state::moment_tensors(
+            ["exp_avg", "exp_avg_sq"],
+            &self.exp_avg,
+            &self.exp_avg_sq,
+            Tensor::from_slice(&self.steps),
+        )
     }
 
     /// Restores state saved by [`AdamW::state_tensors`] (in any order). Errors when a name is
@@ -252,23 +251,14 @@ impl AdamW {
     /// On error the optimiser is left unchanged.
     pub fn load_state_tensors(&mut self, named: &[(String, Tensor)]) -> Result<()> {
         let n = self.vars.len();
-        if named.len() != 2 * n + 1 {
-            return Err(KdError::InvalidArgument(format!(
-                "AdamW state: expected {} tensors (exp_avg.i, exp_avg_sq.i for {n} variables, and step), got {}",
-                2 * n + 1,
-                named.len()
-            )));
-        }
-        let find = |name: &str| {
-            named
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, t)| t)
-                .ok_or_else(|| {
-                    KdError::InvalidArgument(format!("AdamW state: missing tensor {name:?}"))
-                })
-        };
-        let step_t = find("step")?;
+        let saved = super::state::saved_moments(
+            "AdamW",
+            ["exp_avg", "exp_avg_sq"],
+            named,
+            &self.vars,
+            true,
+        )?;
+        let step_t = saved.step;
         if step_t.size() != [n as i64] {
             return Err(KdError::Shape(format!(
                 "AdamW state: step must have shape [{n}], got {:?}",
@@ -288,32 +278,10 @@ impl AdamW {
                 steps[i]
             )));
         }
-        let mut sources = Vec::with_capacity(2 * n);
-        for (i, var) in self.vars.iter().enumerate() {
-            for prefix in ["exp_avg", "exp_avg_sq"] {
-                let name = format!("{prefix}.{i}");
-                let src = find(&name)?;
-                if src.size() != var.size() {
-                    return Err(KdError::Shape(format!(
-                        "AdamW state: {name} has shape {:?}, variable {i} has shape {:?}",
-                        src.size(),
-                        var.size()
-                    )));
-                }
-                if src.kind() != var.kind() {
-                    return Err(KdError::InvalidArgument(format!(
-                        "AdamW state: {name} has dtype {:?}, variable {i} has dtype {:?}",
-                        src.kind(),
-                        var.kind()
-                    )));
-                }
-                sources.push(src);
-            }
-        }
         tch::no_grad(|| {
-            for (i, pair) in sources.chunks(2).enumerate() {
-                self.exp_avg[i].f_copy_(pair[0])?;
-                self.exp_avg_sq[i].f_copy_(pair[1])?;
+            for (i, [m, v]) in saved.moments.iter().enumerate() {
+                self.exp_avg[i].f_copy_(m)?;
+                self.exp_avg_sq[i].f_copy_(v)?;
             }
             Ok::<_, tch::TchError>(())
         })?;

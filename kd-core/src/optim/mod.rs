@@ -13,6 +13,7 @@ mod adadelta;
 mod adamw;
 mod clip;
 mod schedule;
+mod state;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adamw::{AdamW, AdamWConfig};
