@@ -112,7 +112,7 @@ impl FineTuneConfig {
 pub use kd_core::record::EpochRecord;
 
 /// What [`fine_tune`] returns (also written to `out_dir/fine_tune.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FineTuneOutput {
     /// 1-based epoch whose weights are in `out_dir`.
     pub best_epoch: usize,
@@ -329,6 +329,91 @@ pub fn fine_tune_epochs(
     out_dir: &Path,
     max_new_epochs: usize,
 ) -> Result<FineTuneOutput> {
+    let train = checked_inputs(train, dev, num_labels, cfg)?;
+    let train_gold = gold_labels(train, num_labels, "train")?;
+    let dev_gold = gold_labels(dev, num_labels, "dev")?;
+
+    let device = Device::cuda_if_available();
+    tch::manual_seed(cfg.seed as i64);
+    let mut teacher = Teacher::from_pretrained(init_dir, num_labels, device)?;
+    teacher.set_max_len(cfg.max_len)?;
+
+    let resume_dir = out_dir.join("resume");
+    let fingerprints = (examples_fingerprint(train), examples_fingerprint(dev));
+    let resumed = resume(&mut teacher, cfg, num_labels, &fingerprints, out_dir)?;
+    let (start_epoch, mut output) = match &resumed {
+        Some(state) => (state.completed_epochs, state.output.clone()),
+        None => (0, FineTuneOutput::default()),
+    };
+    if start_epoch >= cfg.epochs {
+        // A run killed after its last state but before fine_tune.json is finished here.
+        write_json(&out_dir.join("fine_tune.json"), &output)?;
+        return Ok(output);
+    }
+    write_json(&out_dir.join("fine_tune_config.json"), cfg)?;
+
+    let train_enc = teacher.encode(train)?;
+    let dev_enc = teacher.encode(dev)?;
+    let lengths: Vec<usize> = train_enc.iter().map(|e| e.ids.len()).collect();
+    let schedule = Schedule::new(train.len(), cfg);
+    let mut opt = build_optimizer(&teacher.vs, cfg)?;
+    if let Some(state) = &resumed {
+        restore_optimizer(&mut opt, &resume_dir, state)?;
+    }
+
+    let end_epoch = cfg.epochs.min(start_epoch.saturating_add(max_new_epochs));
+    for epoch in start_epoch..end_epoch {
+        let started = Instant::now();
+        // Seeds depend on (seed, epoch) only, so a resumed epoch replays the same batches/dropout.
+        let epoch_seed = kd_core::seed::epoch_seed(cfg.seed, epoch + 1);
+        tch::manual_seed(epoch_seed as i64);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
+        let batches = plan_batches(&lengths, cfg.batch_size, POOL_BATCHES, &mut rng);
+        let epoch_data = EpochData {
+            encoded: &train_enc,
+            gold: &train_gold,
+            batches: &batches,
+            epoch,
+        };
+        let loss_sum = train_epoch(&teacher, &mut opt, cfg, &schedule, &epoch_data)?;
+        let train_seconds = started.elapsed().as_secs_f64();
+        let dev_logits = teacher.predict_encoded(&dev_enc, cfg.eval_batch_size, false)?;
+        let record = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: loss_sum / train.len() as f64,
+            dev_accuracy: accuracy(&dev_logits, &dev_gold, num_labels),
+            seconds: started.elapsed().as_secs_f64(),
+            examples_per_sec: train.len() as f64 / train_seconds.max(1e-9),
+        };
+        eprintln!("teacher {record}");
+        let state = ResumeState {
+            config: cfg.clone(),
+            num_labels,
+            train_fingerprint: fingerprints.0.clone(),
+            dev_fingerprint: fingerprints.1.clone(),
+            completed_epochs: epoch + 1,
+            weights_file: format!("epoch-{}.safetensors", epoch + 1),
+            optimizer_file: format!("optimizer-{}.safetensors", epoch + 1),
+            optimizer_steps: steps_taken(&opt),
+            best_staged: None,
+            output: output.clone(),
+        };
+        output = commit_epoch(&teacher, &opt, state, record, out_dir)?;
+    }
+    if end_epoch == cfg.epochs {
+        write_json(&out_dir.join("fine_tune.json"), &output)?;
+    }
+    Ok(output)
+}
+
+/// Checks the arguments of [`fine_tune_epochs`]; returns the training examples it uses (the
+/// first `cfg.max_train_examples`).
+fn checked_inputs<'a>(
+    train: &'a [Example],
+    dev: &[Example],
+    num_labels: usize,
+    cfg: &FineTuneConfig,
+) -> Result<&'a [Example]> {
     cfg.validate()?;
     if num_labels < 2 {
         return Err(TeacherError::InvalidArgument(format!(
@@ -345,184 +430,187 @@ pub fn fine_tune_epochs(
             dev.len()
         )));
     }
-    let train_gold = gold_labels(train, num_labels, "train")?;
-    let dev_gold = gold_labels(dev, num_labels, "dev")?;
+    Ok(train)
+}
 
-    let device = Device::cuda_if_available();
-    tch::manual_seed(cfg.seed as i64);
-    let mut teacher = Teacher::from_pretrained(init_dir, num_labels, device)?;
-    teacher.set_max_len(cfg.max_len)?;
+/// The learning-rate schedule's step counts.
+struct Schedule {
+    steps_per_epoch: usize,
+    warmup_steps: usize,
+    total_steps: usize,
+}
 
+impl Schedule {
+    fn new(train_len: usize, cfg: &FineTuneConfig) -> Self {
+        let steps_per_epoch = train_len.div_ceil(cfg.batch_size);
+        let total_steps = steps_per_epoch * cfg.epochs;
+        Schedule {
+            steps_per_epoch,
+            warmup_steps: (cfg.warmup_ratio * total_steps as f64).round() as usize,
+            total_steps,
+        }
+    }
+}
+
+/// What one training epoch reads: the encoded examples, their labels, the epoch's batches.
+struct EpochData<'a> {
+    encoded: &'a [Encoded],
+    gold: &'a [i64],
+    batches: &'a [Vec<usize>],
+    /// 0-based.
+    epoch: usize,
+}
+
+/// The resume state in `out_dir`, checked against this call's inputs, with its best teacher
+/// installed and its weights loaded into `teacher`; `None` when there is none.
+fn resume(
+    teacher: &mut Teacher,
+    cfg: &FineTuneConfig,
+    num_labels: usize,
+    fingerprints: &(String, String),
+    out_dir: &Path,
+) -> Result<Option<ResumeState>> {
     let resume_dir = out_dir.join("resume");
     let state_path = resume_dir.join("state.json");
-    let (train_fingerprint, dev_fingerprint) =
-        (examples_fingerprint(train), examples_fingerprint(dev));
-    let mut output = FineTuneOutput {
-        best_epoch: 0,
-        best_dev_accuracy: 0.0,
-        history: vec![],
+    let Some(state) = read_state(&state_path)? else {
+        return Ok(None);
     };
-    let mut start_epoch = 0;
-    let mut optimizer_state = None;
-    if let Some(state) = read_state(&state_path)? {
-        let mismatch = if state.config != *cfg {
-            Some(format!(
-                "it was started with a different config: {:?}",
-                state.config
-            ))
-        } else if state.num_labels != num_labels {
-            Some(format!(
-                "it was started with num_labels {}",
-                state.num_labels
-            ))
-        } else if state.train_fingerprint != train_fingerprint
-            || state.dev_fingerprint != dev_fingerprint
-        {
-            Some("it was started on different train/dev examples".into())
-        } else {
-            None
-        };
-        if let Some(msg) = mismatch {
-            return Err(TeacherError::WorkDir {
-                path: state_path,
-                msg: format!("cannot resume: {msg}"),
-            });
-        }
-        if let Some(staged) = &state.best_staged {
-            install_best(&resume_dir, staged, out_dir)?;
-        }
-        load_safetensors(
-            &mut teacher.vs,
-            &resume_dir.join(&state.weights_file),
-            |_| false,
-        )?;
-        start_epoch = state.completed_epochs;
-        optimizer_state = Some((state.optimizer_file, state.optimizer_steps));
-        output = state.output;
+    let mismatch = if state.config != *cfg {
+        Some(format!(
+            "it was started with a different config: {:?}",
+            state.config
+        ))
+    } else if state.num_labels != num_labels {
+        Some(format!(
+            "it was started with num_labels {}",
+            state.num_labels
+        ))
+    } else if (&state.train_fingerprint, &state.dev_fingerprint)
+        != (&fingerprints.0, &fingerprints.1)
+    {
+        Some("it was started on different train/dev examples".into())
+    } else {
+        None
+    };
+    if let Some(msg) = mismatch {
+        return Err(TeacherError::WorkDir {
+            path: state_path,
+            msg: format!("cannot resume: {msg}"),
+        });
     }
-    if start_epoch >= cfg.epochs {
-        // A run killed after its last state but before fine_tune.json is finished here.
-        write_json(&out_dir.join("fine_tune.json"), &output)?;
-        return Ok(output);
+    if let Some(staged) = &state.best_staged {
+        install_best(&resume_dir, staged, out_dir)?;
     }
-    write_json(&out_dir.join("fine_tune_config.json"), cfg)?;
+    load_safetensors(
+        &mut teacher.vs,
+        &resume_dir.join(&state.weights_file),
+        |_| false,
+    )?;
+    Ok(Some(state))
+}
 
-    let train_enc = teacher.encode(train)?;
-    let dev_enc = teacher.encode(dev)?;
-    let lengths: Vec<usize> = train_enc.iter().map(|e| e.ids.len()).collect();
-    let steps_per_epoch = train.len().div_ceil(cfg.batch_size);
-    let total_steps = steps_per_epoch * cfg.epochs;
-    let warmup_steps = (cfg.warmup_ratio * total_steps as f64).round() as usize;
-
-    let mut opt = build_optimizer(&teacher.vs, cfg)?;
-    if let Some((file, steps)) = optimizer_state {
-        let path = resume_dir.join(&file);
-        let named = load_tensors(&path)?;
-        opt.load_state_tensors(&named)
-            .map_err(|e| TeacherError::checkpoint(&path, e.to_string()))?;
-        let loaded = steps_taken(&opt);
-        if loaded != steps {
-            return Err(TeacherError::checkpoint(
-                &path,
-                format!("holds {loaded} optimiser steps, the resume state records {steps}"),
-            ));
-        }
+/// Loads the AdamW moments `state` names, checking their step count against the state's.
+fn restore_optimizer(opt: &mut AdamW, resume_dir: &Path, state: &ResumeState) -> Result<()> {
+    let path = resume_dir.join(&state.optimizer_file);
+    let named = load_tensors(&path)?;
+    opt.load_state_tensors(&named)
+        .map_err(|e| TeacherError::checkpoint(&path, e.to_string()))?;
+    let loaded = steps_taken(opt);
+    if loaded != state.optimizer_steps {
+        return Err(TeacherError::checkpoint(
+            &path,
+            format!(
+                "holds {loaded} optimiser steps, the resume state records {}",
+                state.optimizer_steps
+            ),
+        ));
     }
+    Ok(())
+}
 
-    let end_epoch = cfg.epochs.min(start_epoch.saturating_add(max_new_epochs));
-    for epoch in start_epoch..end_epoch {
-        let started = Instant::now();
-        // Seeds depend on (seed, epoch) only, so a resumed epoch replays the same batches/dropout.
-        let epoch_seed = kd_core::seed::epoch_seed(cfg.seed, epoch + 1);
-        tch::manual_seed(epoch_seed as i64);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
-        let batches = plan_batches(&lengths, cfg.batch_size, POOL_BATCHES, &mut rng);
-        let bar = example_bar(
-            train.len() as u64,
-            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
-            true,
-        );
-        let mut loss_sum = 0.0;
-        for (i, batch) in batches.iter().enumerate() {
-            let step = epoch * steps_per_epoch + i;
-            opt.set_lr(cfg.lr * linear_warmup_decay(step, warmup_steps, total_steps));
-            let refs: Vec<&Encoded> = batch.iter().map(|&j| &train_enc[j]).collect();
-            let input = collate(&refs, teacher.tokenizer.pad_id()).to_device(device);
-            let gold: Vec<i64> = batch.iter().map(|&j| train_gold[j]).collect();
-            let targets = Tensor::from_slice(&gold).to_device(device);
-            let logits = teacher.model.forward_t(&input, true)?;
-            let loss_t = logits.cross_entropy_for_logits(&targets);
-            let loss = loss_t.f_double_value(&[])?;
-            let diverged = |what, value| TeacherError::NonFinite {
-                what,
-                value,
-                epoch: epoch + 1,
-                step: i + 1,
-                steps_per_epoch,
-            };
-            if !loss.is_finite() {
-                return Err(diverged("training loss", loss));
-            }
-            let norm = optimizer_step(&mut opt, &loss_t)?;
-            if !norm.is_finite() {
-                return Err(diverged("gradient norm", norm));
-            }
-            loss_sum += loss * batch.len() as f64;
-            bar.inc(batch.len() as u64);
-            bar.set_message(format!("loss {loss:.4}"));
-        }
-        bar.finish_and_clear();
-        let train_seconds = started.elapsed().as_secs_f64();
-        let dev_logits = teacher.predict_encoded(&dev_enc, cfg.eval_batch_size, false)?;
-        let record = EpochRecord {
+/// One pass over the epoch's batches (learning rate per step from `schedule`, clipped AdamW
+/// steps); returns the example-weighted loss sum. A non-finite loss or gradient norm stops it
+/// before the optimiser step.
+fn train_epoch(
+    teacher: &Teacher,
+    opt: &mut AdamW,
+    cfg: &FineTuneConfig,
+    schedule: &Schedule,
+    data: &EpochData,
+) -> Result<f64> {
+    let (epoch, device) = (data.epoch, teacher.device());
+    let bar = example_bar(
+        data.gold.len() as u64,
+        &format!("epoch {}/{}", epoch + 1, cfg.epochs),
+        true,
+    );
+    let mut loss_sum = 0.0;
+    for (i, batch) in data.batches.iter().enumerate() {
+        let step = epoch * schedule.steps_per_epoch + i;
+        opt.set_lr(cfg.lr * linear_warmup_decay(step, schedule.warmup_steps, schedule.total_steps));
+        let refs: Vec<&Encoded> = batch.iter().map(|&j| &data.encoded[j]).collect();
+        let input = collate(&refs, teacher.tokenizer.pad_id()).to_device(device);
+        let gold: Vec<i64> = batch.iter().map(|&j| data.gold[j]).collect();
+        let targets = Tensor::from_slice(&gold).to_device(device);
+        let logits = teacher.model.forward_t(&input, true)?;
+        let loss_t = logits.cross_entropy_for_logits(&targets);
+        let loss = loss_t.f_double_value(&[])?;
+        let diverged = |what, value| TeacherError::NonFinite {
+            what,
+            value,
             epoch: epoch + 1,
-            train_loss: loss_sum / train.len() as f64,
-            dev_accuracy: accuracy(&dev_logits, &dev_gold, num_labels),
-            seconds: started.elapsed().as_secs_f64(),
-            examples_per_sec: train.len() as f64 / train_seconds.max(1e-9),
+            step: i + 1,
+            steps_per_epoch: schedule.steps_per_epoch,
         };
-        eprintln!("teacher {record}");
-
-        // 1. Everything for this epoch under names the current state does not point at.
-        let weights_file = format!("epoch-{}.safetensors", epoch + 1);
-        save_safetensors(&teacher.vs, &resume_dir.join(&weights_file))?;
-        let optimizer_file = format!("optimizer-{}.safetensors", epoch + 1);
-        save_tensors(&resume_dir.join(&optimizer_file), &opt.state_tensors())?;
-        let improved = output.best_epoch == 0 || record.dev_accuracy > output.best_dev_accuracy;
-        let best_staged = if improved {
-            let staged = format!("best-{}", epoch + 1);
-            teacher.save(&resume_dir.join(&staged))?;
-            output.best_epoch = record.epoch;
-            output.best_dev_accuracy = record.dev_accuracy;
-            Some(staged)
-        } else {
-            None
-        };
-        output.history.push(record);
-
-        // 2. Commit: the state names this epoch's files.
-        let state = ResumeState {
-            config: cfg.clone(),
-            num_labels,
-            train_fingerprint: train_fingerprint.clone(),
-            dev_fingerprint: dev_fingerprint.clone(),
-            completed_epochs: epoch + 1,
-            weights_file,
-            optimizer_file,
-            optimizer_steps: steps_taken(&opt),
-            best_staged,
-            output: output.clone(),
-        };
-        write_json(&state_path, &state)?;
-
-        // 3. Roll forward: the best teacher into out_dir, then drop what nothing names.
-        if let Some(staged) = &state.best_staged {
-            install_best(&resume_dir, staged, out_dir)?;
+        if !loss.is_finite() {
+            return Err(diverged("training loss", loss));
         }
-        remove_unreferenced(&resume_dir, &state)?;
+        let norm = optimizer_step(opt, &loss_t)?;
+        if !norm.is_finite() {
+            return Err(diverged("gradient norm", norm));
+        }
+        loss_sum += loss * batch.len() as f64;
+        bar.inc(batch.len() as u64);
+        bar.set_message(format!("loss {loss:.4}"));
     }
-    if end_epoch == cfg.epochs {
-        write_json(&out_dir.join("fine_tune.json"), &output)?;
+    bar.finish_and_clear();
+    Ok(loss_sum)
+}
+
+/// Commits a finished epoch as the module docs describe: (1) this epoch's weights, moments and,
+/// when it is the best so far, a staged teacher, under names the current state does not name;
+/// (2) `state.json` replaced atomically; (3) the staged teacher rolled into `out_dir` and what
+/// nothing names deleted. `state` arrives with everything but `best_staged` and the epoch's
+/// record filled in; returns the updated output.
+fn commit_epoch(
+    teacher: &Teacher,
+    opt: &AdamW,
+    mut state: ResumeState,
+    record: EpochRecord,
+    out_dir: &Path,
+) -> Result<FineTuneOutput> {
+    let resume_dir = out_dir.join("resume");
+    save_safetensors(&teacher.vs, &resume_dir.join(&state.weights_file))?;
+    save_tensors(
+        &resume_dir.join(&state.optimizer_file),
+        &opt.state_tensors(),
+    )?;
+    let output = &mut state.output;
+    let improved = output.best_epoch == 0 || record.dev_accuracy > output.best_dev_accuracy;
+    if improved {
+        let staged = format!("best-{}", record.epoch);
+        teacher.save(&resume_dir.join(&staged))?;
+        output.best_epoch = record.epoch;
+        output.best_dev_accuracy = record.dev_accuracy;
+        state.best_staged = Some(staged);
     }
-    Ok(output)
+    state.output.history.push(record);
+
+    write_json(&resume_dir.join("state.json"), &state)?;
+
+    if let Some(staged) = &state.best_staged {
+        install_best(&resume_dir, staged, out_dir)?;
+    }
+    remove_unreferenced(&resume_dir, &state)?;
+    Ok(state.output)
 }

@@ -179,6 +179,52 @@ fn resumable_labelling_matches_one_pass_and_skips_finished_chunks() {
     assert!(matches!(err, TeacherError::WorkDir { .. }), "{err}");
 }
 
+#[test]
+fn chunks_labelled_in_any_order_by_separate_workers_join_to_the_one_process_logits() {
+    use bert_teacher::label::{
+        chunk_count, label_chunk, missing_chunks, prepare_work_dir, read_chunks,
+    };
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let teacher = Teacher::load(&fixture("tiny_bert"), Device::Cpu).unwrap();
+    let examples = toy_task(50, 9);
+    let one = tempfile::tempdir().unwrap();
+    let serial = label_resumable(&teacher, &examples, 8, one.path(), 16).unwrap();
+
+    // Two "workers" share a work dir, each labelling the chunks it claims, last chunk first.
+    let work = tempfile::tempdir().unwrap();
+    assert_eq!(chunk_count(50, 16), 4);
+    assert_eq!(chunk_count(48, 16), 3);
+    assert_eq!(missing_chunks(work.path(), 50, 16), [0, 1, 2, 3]);
+    for worker in [1, 0] {
+        prepare_work_dir(&teacher, &examples, work.path(), 16).unwrap();
+        for i in (0..4).rev().filter(|i| i % 2 == worker) {
+            label_chunk(&teacher, &examples, 8, work.path(), 16, i).unwrap();
+        }
+    }
+    assert!(missing_chunks(work.path(), 50, 16).is_empty());
+    let joined = read_chunks(&examples, work.path(), 16, 3).unwrap();
+    assert_eq!(joined, serial, "the join differs from one process's logits");
+    for i in 0..4 {
+        assert_eq!(
+            bytes(&chunk_path(work.path(), i)),
+            bytes(&chunk_path(one.path(), i)),
+            "chunk {i}"
+        );
+    }
+    // A missing chunk, other examples or another chunk size are errors, not a silent mix.
+    std::fs::remove_file(chunk_path(work.path(), 1)).unwrap();
+    assert_eq!(missing_chunks(work.path(), 50, 16), [1]);
+    assert!(read_chunks(&examples, work.path(), 16, 3).is_err());
+    label_chunk(&teacher, &examples, 8, work.path(), 16, 1).unwrap();
+    let err = read_chunks(&examples[1..], work.path(), 16, 3).unwrap_err();
+    assert!(matches!(err, TeacherError::WorkDir { .. }), "{err}");
+    let err = read_chunks(&examples, work.path(), 10, 3).unwrap_err();
+    assert!(matches!(err, TeacherError::WorkDir { .. }), "{err}");
+    let err = prepare_work_dir(&teacher, &examples, work.path(), 10).unwrap_err();
+    assert!(matches!(err, TeacherError::WorkDir { .. }), "{err}");
+    assert!(label_chunk(&teacher, &examples, 8, work.path(), 16, 4).is_err());
+}
+
 /// Bytes of a file.
 fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -118,9 +118,57 @@ pub fn train(
     cfg: &TrainConfig,
     out_dir: &Path,
 ) -> Result<TrainOutput> {
+    check_inputs(train, dev, cfg)?;
     if let Some(n) = cfg.threads {
         tch::set_num_threads(n as i32);
     }
+    let num_classes = model.config().num_classes;
+    let targets = Targets::new(train, cfg.objective, num_classes)?;
+    let dev_labels = labels_of(dev, "dev", num_classes)?;
+    let encoded = encode_all(model, train)?;
+    let dev_encoded = encode_all(model, dev)?;
+    let lengths: Vec<usize> = encoded.iter().map(Encoded::len).collect();
+
+    std::fs::create_dir_all(out_dir).map_err(|e| KdError::io(out_dir, e))?;
+    let mut opt = Adadelta::try_new(vs.trainable_variables(), cfg.optimizer)?;
+    let mut state = resume_or_start(model, vs, &mut opt, cfg, out_dir)?;
+    while state.epochs_done < cfg.epochs && !state.stopped_early {
+        let epoch = state.epochs_done + 1;
+        let start = Instant::now();
+        let epoch_seed = kd_core::seed::epoch_seed(cfg.seed, epoch);
+        tch::manual_seed(epoch_seed as i64);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
+        let batches = plan_batches(&lengths, cfg.batch_size, cfg.sort_pool_batches, &mut rng);
+        let bar = progress_bar(cfg.progress, train.len() as u64, epoch, cfg.epochs);
+        let loss_sum = train_epoch(model, &mut opt, &encoded, &batches, &targets, epoch, &bar)?;
+        bar.finish_and_clear();
+        let train_secs = start.elapsed().as_secs_f64();
+        // Dev encodings do not change between epochs (the vocabulary is fixed): encode once.
+        let dev_logits = predict_encoded(model, &dev_encoded, cfg.eval_batch_size)?;
+        let record = EpochRecord {
+            epoch,
+            train_loss: loss_sum / train.len() as f64,
+            dev_accuracy: accuracy(&argmax_rows(&dev_logits), &dev_labels),
+            seconds: start.elapsed().as_secs_f64(),
+            examples_per_sec: train.len() as f64 / train_secs.max(1e-9),
+        };
+        if cfg.progress {
+            eprintln!("student {record}");
+        }
+        finish_epoch(model, vs, &opt, &mut state, record, cfg, out_dir)?;
+    }
+    let best = out_dir.join(WEIGHTS_FILE);
+    vs.load(&best)
+        .map_err(|e| KdError::parse(&best, 0, e.to_string()))?;
+    Ok(TrainOutput {
+        best_epoch: state.best_epoch,
+        best_dev_accuracy: state.best_dev_accuracy,
+        history: state.history,
+    })
+}
+
+/// The checks [`train`] makes before it touches `out_dir`.
+fn check_inputs(train: &[StudentExample], dev: &[StudentExample], cfg: &TrainConfig) -> Result<()> {
     if cfg.epochs == 0 || cfg.batch_size == 0 || cfg.eval_batch_size == 0 {
         return Err(KdError::InvalidArgument(
             "epochs, batch_size and eval_batch_size must be > 0".into(),
@@ -131,106 +179,100 @@ pub fn train(
             "train and dev sets must be non-empty".into(),
         ));
     }
-    cfg.optimizer.validate()?;
-    let num_classes = model.config().num_classes;
-    let targets = Targets::new(train, cfg.objective, num_classes)?;
-    let dev_labels = labels_of(dev, "dev", num_classes)?;
-    let encoded = encode_all(model, train)?;
-    let lengths: Vec<usize> = encoded.iter().map(Encoded::len).collect();
+    cfg.optimizer.validate()
+}
 
-    std::fs::create_dir_all(out_dir).map_err(|e| KdError::io(out_dir, e))?;
+/// The state of an earlier call's `last.safetensors` (weights and Adadelta moments restored
+/// into `vs` and `opt`), or a fresh state after writing the model's metadata and config.
+fn resume_or_start(
+    model: &StudentModel,
+    vs: &mut nn::VarStore,
+    opt: &mut Adadelta,
+    cfg: &TrainConfig,
+    out_dir: &Path,
+) -> Result<TrainState> {
     let fingerprint = fingerprint(cfg)?;
-    let mut opt = Adadelta::try_new(vs.trainable_variables(), cfg.optimizer)?;
-    let mut state = match checkpoint::load_last(out_dir)? {
-        Some(last) => {
-            if last.state.config_fingerprint != fingerprint {
-                return Err(KdError::InvalidArgument(format!(
-                    "{} was written by a different training configuration; use a new out_dir",
-                    out_dir.join(checkpoint::LAST_FILE).display()
-                )));
-            }
-            copy_into(vs, &last.model, &out_dir.join(checkpoint::LAST_FILE))?;
-            opt.load_state_tensors(&last.optim)?;
-            last.state
+    if let Some(last) = checkpoint::load_last(out_dir)? {
+        if last.state.config_fingerprint != fingerprint {
+            return Err(KdError::InvalidArgument(format!(
+                "{} was written by a different training configuration; use a new out_dir",
+                out_dir.join(checkpoint::LAST_FILE).display()
+            )));
         }
-        None => {
-            model.save_meta(out_dir)?;
-            let json = serde_json::to_vec_pretty(cfg)
-                .map_err(|e| KdError::InvalidArgument(format!("serialising train config: {e}")))?;
-            kd_core::io::atomic_write_bytes(&out_dir.join("train_config.json"), &json)?;
-            TrainState {
-                epochs_done: 0,
-                best_epoch: 0,
-                best_dev_accuracy: -1.0,
-                history: Vec::new(),
-                stopped_early: false,
-                seed: cfg.seed,
-                config_fingerprint: fingerprint,
-            }
-        }
-    };
-
-    while state.epochs_done < cfg.epochs && !state.stopped_early {
-        let epoch = state.epochs_done + 1;
-        let start = Instant::now();
-        let epoch_seed = kd_core::seed::epoch_seed(cfg.seed, epoch);
-        tch::manual_seed(epoch_seed as i64);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
-        let batches = plan_batches(&lengths, cfg.batch_size, cfg.sort_pool_batches, &mut rng);
-        let bar = progress_bar(cfg.progress, train.len() as u64, epoch, cfg.epochs);
-        let mut loss_sum = 0.0;
-        for idx in &batches {
-            let refs: Vec<&Encoded> = idx.iter().map(|&i| &encoded[i]).collect();
-            let batch = Batch::new(&refs)?;
-            let logits = model.forward_t(&batch, true)?;
-            let loss = targets.loss(&logits, idx)?;
-            opt.zero_grad();
-            loss.backward();
-            opt.step();
-            let value = loss.double_value(&[]);
-            if !value.is_finite() {
-                return Err(KdError::InvalidArgument(format!(
-                    "training loss became {value} in epoch {epoch}"
-                )));
-            }
-            loss_sum += value * idx.len() as f64;
-            bar.inc(idx.len() as u64);
-        }
-        bar.finish_and_clear();
-        let train_secs = start.elapsed().as_secs_f64();
-        let dev_logits = predict_encoded(model, &encode_all(model, dev)?, cfg.eval_batch_size)?;
-        let dev_accuracy = accuracy(&argmax_rows(&dev_logits), &dev_labels);
-        state.history.push(EpochRecord {
-            epoch,
-            train_loss: loss_sum / train.len() as f64,
-            dev_accuracy,
-            seconds: start.elapsed().as_secs_f64(),
-            examples_per_sec: train.len() as f64 / train_secs.max(1e-9),
-        });
-        if cfg.progress {
-            if let Some(record) = state.history.last() {
-                eprintln!("student {record}");
-            }
-        }
-        if dev_accuracy > state.best_dev_accuracy {
-            state.best_dev_accuracy = dev_accuracy;
-            state.best_epoch = epoch;
-            model.save(vs, out_dir)?;
-        }
-        state.epochs_done = epoch;
-        if let Some(p) = cfg.patience {
-            state.stopped_early = epoch - state.best_epoch >= p && epoch < cfg.epochs;
-        }
-        checkpoint::save_last(out_dir, named_variables(vs), opt.state_tensors(), &state)?;
+        copy_into(vs, &last.model, &out_dir.join(checkpoint::LAST_FILE))?;
+        opt.load_state_tensors(&last.optim)?;
+        return Ok(last.state);
     }
-    let best = out_dir.join(WEIGHTS_FILE);
-    vs.load(&best)
-        .map_err(|e| KdError::parse(&best, 0, e.to_string()))?;
-    Ok(TrainOutput {
-        best_epoch: state.best_epoch,
-        best_dev_accuracy: state.best_dev_accuracy,
-        history: state.history,
+    model.save_meta(out_dir)?;
+    let json = serde_json::to_vec_pretty(cfg)
+        .map_err(|e| KdError::InvalidArgument(format!("serialising train config: {e}")))?;
+    kd_core::io::atomic_write_bytes(&out_dir.join("train_config.json"), &json)?;
+    Ok(TrainState {
+        epochs_done: 0,
+        best_epoch: 0,
+        best_dev_accuracy: -1.0,
+        history: Vec::new(),
+        stopped_early: false,
+        seed: cfg.seed,
+        config_fingerprint: fingerprint,
     })
+}
+
+/// One pass over `batches`: forward, loss, Adadelta step. Returns the example-weighted loss sum.
+fn train_epoch(
+    model: &StudentModel,
+    opt: &mut Adadelta,
+    encoded: &[Encoded],
+    batches: &[Vec<usize>],
+    targets: &Targets,
+    epoch: usize,
+    bar: &ProgressBar,
+) -> Result<f64> {
+    let mut loss_sum = 0.0;
+    for idx in batches {
+        let refs: Vec<&Encoded> = idx.iter().map(|&i| &encoded[i]).collect();
+        let batch = Batch::new(&refs)?;
+        let logits = model.forward_t(&batch, true)?;
+        let loss = targets.loss(&logits, idx)?;
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+        let value = loss.double_value(&[]);
+        if !value.is_finite() {
+            return Err(KdError::InvalidArgument(format!(
+                "training loss became {value} in epoch {epoch}"
+            )));
+        }
+        loss_sum += value * idx.len() as f64;
+        bar.inc(idx.len() as u64);
+    }
+    Ok(loss_sum)
+}
+
+/// Records a finished epoch: keeps the weights when dev accuracy improved, applies patience,
+/// and saves `last.safetensors` (the resume point) — in that order, so that a kill between the
+/// two saves replays the epoch.
+fn finish_epoch(
+    model: &StudentModel,
+    vs: &nn::VarStore,
+    opt: &Adadelta,
+    state: &mut TrainState,
+    record: EpochRecord,
+    cfg: &TrainConfig,
+    out_dir: &Path,
+) -> Result<()> {
+    let epoch = record.epoch;
+    if record.dev_accuracy > state.best_dev_accuracy {
+        state.best_dev_accuracy = record.dev_accuracy;
+        state.best_epoch = epoch;
+        model.save(vs, out_dir)?;
+    }
+    state.history.push(record);
+    state.epochs_done = epoch;
+    if let Some(p) = cfg.patience {
+        state.stopped_early = epoch - state.best_epoch >= p && epoch < cfg.epochs;
+    }
+    checkpoint::save_last(out_dir, named_variables(vs), opt.state_tensors(), state)
 }
 
 /// Logits `[n, num_classes]` for `examples`, in input order (eval mode, no gradients).

@@ -50,6 +50,30 @@ pub struct Args {
     /// Run every stage on a few dozen examples (well under a minute): the smoke overlay below.
     #[arg(long)]
     pub smoke: bool,
+    /// Print the run's cells, its independent units of work for array jobs, one per line
+    /// (index, kind, name, stage dir; numbered from 0, the evaluation last), and exit. Reads only
+    /// the config and the inputs: the count is the same before and after anything ran.
+    #[arg(long, conflicts_with = "cell")]
+    pub list_cells: bool,
+    /// Run cell K of --list-cells only (e.g. K = $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX),
+    /// in the shared --store. It first checks that the cells it depends on are finished there.
+    #[arg(long, value_name = "K")]
+    pub cell: Option<usize>,
+    /// With --cell: wait for the cells it depends on, polling the store, up to SECS seconds
+    /// (default 86400) instead of failing at once.
+    #[arg(
+        long,
+        value_name = "SECS",
+        num_args = 0..=1,
+        default_missing_value = "86400",
+        requires = "cell"
+    )]
+    pub wait: Option<u64>,
+    /// Labelling cells per transfer set (overrides teacher.label_shards; default 1): that many
+    /// array tasks label one set at once, each claiming the chunks no other worker holds. Give
+    /// every task of an array, and --list-cells, the same value.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub label_shards: Option<u32>,
 }
 
 /// A `--device` value.
@@ -97,6 +121,18 @@ fn after_help() -> String {
         "Stages live in the store (--store, default runs/store/) keyed by the contents of their inputs \
          and the settings they depend on: re-running the same command resumes where a killed run \
          stopped, and another config that shares a stage (an ablation) reuses it.\n\n\
+         Cells (array jobs: Slurm --array, Kubernetes Indexed Jobs, scripts/local-array.sh; see \
+         deploy/README.md): --list-cells prints the run's units of work in order: the teacher; each \
+         transfer set; teacher.label_shards (--label-shards) labelling cells per transfer set; each \
+         student variant x seed; the evaluation, last. A labelling cell is not one chunk (their \
+         number is only known once the transfer set exists): each labels whichever chunks of \
+         teacher.label_chunk_size examples no other live worker holds, until none is left, and the \
+         last to finish joins them. --cell K runs one cell in the shared --store once the cells it \
+         depends on are finished there (else it fails naming the missing stage; --wait [SECS] \
+         polls instead); every cell depends only on cells before it. Running every cell (with \
+         --wait, in any order, in any number of processes) gives the store and the results of one \
+         serial run; \
+         the evaluation cell writes the result files into --out-dir.\n\n\
          --smoke applies experiments/configs/smoke.yaml over the config (its students.train and \
          augment keys also over every variant's own), and appends -smoke to the run's name:\n{}",
         layered::overlay_help(layered::SMOKE_OVERLAY)
@@ -131,8 +167,11 @@ pub fn resolve_config(task: Task, args: &Args) -> Result<ExperimentConfig> {
         Source::File(p) => p.display().to_string(),
         Source::Embedded(n) => format!("built-in {n}"),
     };
-    let cfg = ExperimentConfig::load(&source, &overrides)
+    let mut cfg = ExperimentConfig::load(&source, &overrides)
         .map_err(|e| anyhow::anyhow!("{label}: {e:#}"))?;
+    if let Some(n) = args.label_shards {
+        cfg.teacher.label_shards = n as usize;
+    }
     if cfg.task != task {
         bail!(
             "{label}: the config is for task {:?}, but this binary runs {:?}",
@@ -178,10 +217,9 @@ pub fn run_spec(task: Task, args: &Args) -> Result<RunSpec> {
     })
 }
 
-/// Entry point of the task binaries: parses arguments, runs the pipeline, prints one error line
-/// (with its cause chain) and exits 1 on failure.
-pub fn main(task: Task) {
-    // tch reports some errors by panicking: keep them to one line too.
+/// Makes a panic print one line, `error: internal error: MESSAGE (file:line)`, instead of a
+/// backtrace: tch reports some errors by panicking, and every binary's failures are one line.
+pub fn one_line_panics() {
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()
@@ -196,6 +234,12 @@ pub fn main(task: Task) {
             .unwrap_or_default();
         eprintln!("error: internal error: {first}{at}");
     }));
+}
+
+/// Entry point of the task binaries: parses arguments, runs the pipeline, prints one error line
+/// (with its cause chain) and exits 1 on failure.
+pub fn main(task: Task) {
+    one_line_panics();
     let matches = Args::command().after_help(after_help()).get_matches();
     let args = match Args::from_arg_matches(&matches) {
         Ok(a) => a,
@@ -203,7 +247,25 @@ pub fn main(task: Task) {
     };
     let result = std::panic::catch_unwind(|| {
         let spec = run_spec(task, &args)?;
-        crate::pipeline::run(&spec)
+        if args.list_cells {
+            let cells = crate::pipeline::list_cells(&spec)?;
+            for (k, cell) in cells.iter().enumerate() {
+                println!("{}", cell.line(k));
+            }
+            eprintln!(
+                "{} cells: array indices 0-{} (the evaluation, {}, last)",
+                cells.len(),
+                cells.len() - 1,
+                cells.len() - 1
+            );
+            return Ok(());
+        }
+        match args.cell {
+            Some(k) => {
+                crate::pipeline::run_cell(&spec, k, args.wait.map(std::time::Duration::from_secs))
+            }
+            None => crate::pipeline::run(&spec),
+        }
     });
     match result {
         Ok(Ok(())) => {}

@@ -1,4 +1,8 @@
 //! The run log: every line goes to stderr and is appended to `<out>/log.txt`.
+//!
+//! Each line is appended with one `write` call, so the cells of one run (`--cell K`), run by
+//! several processes into one out dir, interleave whole lines; their lines carry a
+//! `cell K: ` prefix ([`RunLog::with_prefix`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -10,6 +14,7 @@ use std::time::Instant;
 pub struct RunLog {
     file: Mutex<Option<File>>,
     start: Instant,
+    prefix: String,
 }
 
 impl RunLog {
@@ -19,17 +24,24 @@ impl RunLog {
         Self {
             file: Mutex::new(file),
             start: Instant::now(),
+            prefix: String::new(),
         }
+    }
+
+    /// The same log with `prefix` before every message (after the timestamp).
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_string();
+        self
     }
 
     /// Logs one line.
     pub fn line(&self, msg: &str) {
         let secs = self.start.elapsed().as_secs_f64();
-        let line = format!("[{:>7.1}s] {msg}", secs);
+        let line = format!("[{:>7.1}s] {}{msg}", secs, self.prefix);
         eprintln!("{line}");
         if let Ok(mut guard) = self.file.lock() {
             if let Some(f) = guard.as_mut() {
-                let _ = writeln!(f, "{line}");
+                let _ = f.write_all(format!("{line}\n").as_bytes());
             }
         }
     }

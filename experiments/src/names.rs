@@ -7,23 +7,9 @@ use kd_core::data::Task;
 /// (`bilstm`, `bilstm_soft`, `kd_no_aug`, ...), always `[a-z][a-z0-9_]*`. The result schema's type.
 pub use reports::schema::ModelName;
 
-/// The result schema's task for a task of the loaders.
-pub fn schema_task(task: Task) -> reports::schema::Task {
-    match task {
-        Task::Sst2 => reports::schema::Task::Sst2,
-        Task::Qqp => reports::schema::Task::Qqp,
-        Task::Mnli => reports::schema::Task::Mnli,
-    }
-}
-
 /// Short task name used in paths and result rows (`sst2`, `qqp`, `mnli`).
 pub fn task_slug(task: Task) -> &'static str {
-    schema_task(task).id()
-}
-
-/// Readable names of the task's classes, in the loaders' label-index order.
-pub fn label_names(task: Task) -> &'static [&'static str] {
-    schema_task(task).label_names()
+    task.id()
 }
 
 #[cfg(test)]
@@ -41,11 +27,12 @@ mod tests {
     }
 
     #[test]
-    fn label_names_match_the_class_counts() {
-        for task in [Task::Sst2, Task::Qqp, Task::Mnli] {
-            assert_eq!(label_names(task).len(), task.num_classes());
+    fn class_names_match_the_class_counts() {
+        for task in Task::ALL {
+            assert_eq!(task.class_names().len(), task.num_classes());
+            assert_eq!(task.label_names().len(), task.num_classes());
         }
         // Index order is the loaders' (MNLI: contradiction, entailment, neutral).
-        assert_eq!(label_names(Task::Mnli), Task::Mnli.label_names());
+        assert_eq!(Task::Mnli.class_names(), Task::Mnli.label_names());
     }
 }

@@ -10,6 +10,12 @@
 //! Stages live in the shared store ([`crate::store`]); the run's out dir holds what this run
 //! produced: `config.yaml`, `metrics.csv`, `history.csv`, `variants.csv`, `dev_predictions.csv`,
 //! `softmax_t.csv` (SST-2), `submissions/`, `stages.json` (the stages it used) and `log.txt`.
+//!
+//! The same work is also a list of [`cells`] (teacher, each transfer set, each labelling shard,
+//! each student, the evaluation), each runnable alone (`--cell K`) by an array job over one
+//! shared store; the serial run is every cell in order, in one process.
+
+pub mod cells;
 
 use crate::config::{DataSource, ExperimentConfig, StudentRun};
 use crate::data::{load_task_data, TaskData};
@@ -18,8 +24,7 @@ use crate::logln;
 use crate::names::{task_slug, ModelName};
 use crate::results::{git_rev, write_csv, HistoryRow, VariantRow};
 use crate::stages::evaluate::{evaluate, load_student, Subject};
-use crate::stages::labels::Labelled;
-use crate::stages::{self, student::Sources, TrainSummary};
+use crate::stages::{self, TrainSummary};
 use crate::store::{files_digest, path_digest, try_lock_file, Stage, Store};
 use anyhow::{bail, Context, Result};
 use bilstm_student::Objective;
@@ -29,6 +34,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Everything a run needs, resolved by the command line.
 pub struct RunSpec {
@@ -261,20 +267,12 @@ struct StageRef<'a> {
     seed: Option<u64>,
 }
 
-/// Runs the whole pipeline: the stages of [`Plan`] in order, then the evaluation.
+/// Runs the whole pipeline: the stages of [`Plan`] in order, then the evaluation — every cell of
+/// [`cells::cells`] in order, in this process.
 pub fn run(spec: &RunSpec) -> Result<()> {
     let out_dir = &spec.out_dir;
-    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let lock_path = out_dir.join(".lock");
-    let Some(_out_lock) = try_lock_file(&lock_path)? else {
-        bail!(
-            "{} is in use by another run (lock {}): wait for it to finish or choose another --out-dir",
-            out_dir.display(),
-            lock_path.display()
-        );
-    };
-    crate::store::sweep_tree(out_dir)?;
-    let run = Run::start(spec)?;
+    let _out_lock = lock_out_dir(out_dir)?;
+    let run = Run::start(spec, None)?;
     let plan = Plan::new(&spec.cfg, &run.data, &run.store)?;
     logln!(
         run.log,
@@ -282,28 +280,79 @@ pub fn run(spec: &RunSpec) -> Result<()> {
         plan.transfers.len(),
         plan.students.len()
     );
-    // 1. Teacher.
-    let teacher_summary =
-        stages::teacher::run(&plan.teacher, &spec.cfg, &run.data, spec.device, &run.log)?;
-    let teacher =
-        bert_teacher::Teacher::load(&plan.teacher.dir, spec.device).with_context(|| {
-            format!(
-                "loading the fine-tuned teacher from {}",
-                plan.teacher.dir.display()
-            )
-        })?;
-    // 2. and 3. Transfer sets and their logits.
-    let (labelled, transfer_sizes) = run.transfer_sets(&plan, &teacher)?;
-    // 4. Students.
-    let summaries = run.students(&plan, &labelled)?;
-    // 5. Evaluation, submissions, result rows.
-    run.evaluate(
-        &plan,
-        &teacher,
-        &teacher_summary,
-        &summaries,
-        &transfer_sizes,
-    )
+    cells::Exec::new(&run, &plan, true).run_all()
+}
+
+/// Creates the out dir, takes its lock (failing at once when another run holds it) and sweeps
+/// what a killed writer left there.
+fn lock_out_dir(out_dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let lock_path = out_dir.join(".lock");
+    let Some(out_lock) = try_lock_file(&lock_path)? else {
+        bail!(
+            "{} is in use by another run (lock {}): wait for it to finish or choose another --out-dir",
+            out_dir.display(),
+            lock_path.display()
+        );
+    };
+    crate::store::sweep_tree(out_dir)?;
+    Ok(out_lock)
+}
+
+/// The run's cells (see [`cells`]), computed from the config and the inputs' contents alone:
+/// nothing is read from the store nor written anywhere.
+pub fn list_cells(spec: &RunSpec) -> Result<Vec<cells::Cell>> {
+    let data = load_task_data(spec.cfg.task, &spec.data_dir, &spec.cfg)?;
+    let store = Store {
+        root: spec.store.clone(),
+    };
+    let plan = Plan::new(&spec.cfg, &data, &store)?;
+    Ok(cells::cells(&plan, &spec.cfg, &spec.out_dir))
+}
+
+/// Runs cell `index` of [`list_cells`] alone, once the cells it depends on are finished in the
+/// store: without `wait` a missing one is an error naming it; with it, the store is polled until
+/// they are (an error after `wait`). The evaluation cell locks the out dir and writes the run's
+/// result files there as [`run`] does; the other cells only append to its `log.txt`.
+pub fn run_cell(spec: &RunSpec, index: usize, wait: Option<Duration>) -> Result<()> {
+    std::fs::create_dir_all(&spec.out_dir)
+        .with_context(|| format!("creating {}", spec.out_dir.display()))?;
+    let run = Run::start(spec, Some(index))?;
+    let plan = Plan::new(&spec.cfg, &run.data, &run.store)?;
+    let mut exec = cells::Exec::new(&run, &plan, false);
+    let n = exec.cells.len();
+    let Some(cell) = exec.cells.get(index) else {
+        bail!(
+            "--cell {index}: this run has {n} cells, 0 to {} (see --list-cells)",
+            n - 1
+        );
+    };
+    logln!(
+        run.log,
+        "{} {} -> {} (cells 0-{} of this run)",
+        cell.kind.label(),
+        cell.name,
+        cell.dir.display(),
+        n - 1
+    );
+    exec.await_needs(index, wait)?;
+    let _out_lock = if exec.cells[index].kind == cells::CellKind::Evaluate {
+        let lock = lock_out_dir(&spec.out_dir)?;
+        write_config(spec)?;
+        Some(lock)
+    } else {
+        None
+    };
+    exec.run_cell(index)
+}
+
+/// Writes the resolved config into the out dir.
+fn write_config(spec: &RunSpec) -> Result<()> {
+    kd_core::io::atomic_write_bytes(
+        &spec.out_dir.join("config.yaml"),
+        serde_yaml::to_string(&spec.cfg)?.as_bytes(),
+    )?;
+    Ok(())
 }
 
 /// A started run: its config, data, store and log (the out dir is locked by the caller).
@@ -316,16 +365,18 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    /// Opens the store and the log, writes the resolved config and loads the data.
-    fn start(spec: &'a RunSpec) -> Result<Self> {
+    /// Opens the store and the log, writes the resolved config and loads the data. For one cell
+    /// (`cell`), the log's lines are prefixed `cell K: ` and no config is written (the
+    /// evaluation cell writes it with the results).
+    fn start(spec: &'a RunSpec, cell: Option<usize>) -> Result<Self> {
         let cfg = &spec.cfg;
         let out_dir = &spec.out_dir;
         let store = Store::open(&spec.store)?;
-        let log = RunLog::open(&out_dir.join("log.txt"));
-        kd_core::io::atomic_write_bytes(
-            &out_dir.join("config.yaml"),
-            serde_yaml::to_string(cfg)?.as_bytes(),
-        )?;
+        let mut log = RunLog::open(&out_dir.join("log.txt"));
+        match cell {
+            Some(k) => log = log.with_prefix(&format!("cell {k}: ")),
+            None => write_config(spec)?,
+        }
         if let Some(n) = cfg.threads {
             tch::set_num_threads(n as i32);
         }
@@ -366,71 +417,6 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Builds and labels every transfer set of the plan; returns them with their sizes.
-    fn transfer_sets(
-        &self,
-        plan: &Plan,
-        teacher: &bert_teacher::Teacher,
-    ) -> Result<(Vec<Labelled>, Vec<usize>)> {
-        let cfg = &self.spec.cfg;
-        let device = self.spec.device;
-        let mut labelled = Vec::new();
-        let mut sizes = Vec::new();
-        for t in &plan.transfers {
-            let summary = stages::transfer::run(
-                &t.transfer,
-                &t.augment,
-                &cfg.paths.pos_model,
-                &self.data,
-                device,
-                &self.log,
-            )?;
-            stages::labels::run(
-                &t.labels,
-                &t.transfer,
-                teacher,
-                cfg.teacher.label_batch_size,
-                cfg.teacher.label_chunk_size,
-                device,
-                &self.log,
-            )?;
-            labelled.push(stages::labels::read(&t.labels, cfg.task.num_classes())?);
-            sizes.push(summary.total);
-        }
-        Ok((labelled, sizes))
-    }
-
-    /// Trains (or finds in the store) every student run of the plan, in order.
-    fn students(&self, plan: &Plan, labelled: &[Labelled]) -> Result<Vec<TrainSummary>> {
-        let dev = crate::models::student_examples(&self.data.selection_dev().examples);
-        let mut summaries = Vec::new();
-        for (i, sp) in plan.students.iter().enumerate() {
-            let sources = Sources {
-                train: &self.data.train,
-                transfer: sp.transfer.map(|t| &labelled[t]),
-                base: plan.base.map(|b| &labelled[b]),
-            };
-            let train = stages::student::training_examples(&sp.run, &sources)?;
-            logln!(
-                self.log,
-                "student {}/{}: {} seed {}",
-                i + 1,
-                plan.students.len(),
-                sp.run.variant,
-                sp.run.seed
-            );
-            summaries.push(stages::student::run(
-                &sp.stage,
-                &sp.run,
-                &train,
-                &dev,
-                self.spec.device,
-                &self.log,
-            )?);
-        }
-        Ok(summaries)
-    }
-
     /// Evaluates the teacher and every student, and writes the run's result files.
     fn evaluate(
         &self,
@@ -442,7 +428,7 @@ impl<'a> Run<'a> {
     ) -> Result<()> {
         let cfg = &self.spec.cfg;
         let (task, out_dir) = (cfg.task, &self.spec.out_dir);
-        let slug = crate::names::schema_task(task);
+        let slug = task;
         let submissions = out_dir.join("submissions");
         let subject = |model, seed| Subject {
             task,
@@ -566,7 +552,7 @@ fn variant_rows(
             }
         };
         rows.push(VariantRow {
-            task: crate::names::schema_task(cfg.task),
+            task: cfg.task,
             config: cfg.name.clone(),
             model: r.variant.clone(),
             baseline: r.variant.as_str() == baseline,
@@ -623,7 +609,7 @@ fn write_stage_refs(out_dir: &Path, plan: &Plan) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::config::layered::{self, Source};
     use crate::config::Overrides;
@@ -631,13 +617,14 @@ mod tests {
     use kd_core::data::SplitFile;
     use serde_yaml::Value;
 
-    /// A config whose input files are small files in `dir`, and data with the given digests.
-    struct Inputs {
+    /// A config whose input files are small files in `dir`, and data with the given digests
+    /// (shared with the cells' tests).
+    pub(super) struct Inputs {
         dir: tempfile::TempDir,
     }
 
     impl Inputs {
-        fn new() -> Self {
+        pub(super) fn new() -> Self {
             let dir = tempfile::tempdir().unwrap();
             let t = dir.path().join("teacher");
             std::fs::create_dir_all(&t).unwrap();
@@ -649,12 +636,23 @@ mod tests {
             Self { dir }
         }
 
-        fn path(&self, name: &str) -> PathBuf {
+        pub(super) fn path(&self, name: &str) -> PathBuf {
             self.dir.path().join(name)
         }
 
         fn config(&self, extra: &str) -> ExperimentConfig {
-            let base = layered::load(&Source::Embedded("sst2.yaml")).unwrap();
+            self.config_of("sst2.yaml", &Overrides::default(), extra)
+        }
+
+        /// The embedded config `name` (`sst2.yaml`, ...) over these inputs, `extra` YAML merged
+        /// last.
+        pub(super) fn config_of(
+            &self,
+            name: &'static str,
+            overrides: &Overrides,
+            extra: &str,
+        ) -> ExperimentConfig {
+            let base = layered::load(&Source::Embedded(name)).unwrap();
             let paths = format!(
                 "paths: {{teacher_init: {}, pos_model: {}}}\n\
                  students: {{model: {{embedding: {{vectors: {}}}}}}}\n",
@@ -666,11 +664,12 @@ mod tests {
             if !extra.is_empty() {
                 value = layered::merge(value, serde_yaml::from_str::<Value>(extra).unwrap());
             }
-            ExperimentConfig::from_value(value, &Overrides::default()).unwrap()
+            ExperimentConfig::from_value(value, overrides).unwrap()
         }
     }
 
-    fn data(train: &str, dev: &str) -> TaskData {
+    /// Data with no examples whose train and dev digests are `train` and `dev`.
+    pub(super) fn data(train: &str, dev: &str) -> TaskData {
         let file = SplitFile {
             name: "dev".into(),
             path: PathBuf::from("dev.tsv"),

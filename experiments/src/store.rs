@@ -13,7 +13,9 @@
 //! revision, device, CPU, threads, libtorch); a directory without it is an unfinished stage that
 //! the stage itself resumes (teacher and student epochs, labelling chunks). A stage is built under
 //! an exclusive lock (`<dir>/.lock`): a second process that wants the same stage waits for it and
-//! then reuses the result, so two runs never share a half-built stage.
+//! then reuses the result, so two runs never share a half-built stage. (The labelling stage's
+//! workers share it: they hold the lock shared while each labels its own chunks, and the join
+//! takes it exclusively; see [`crate::stages::labels`].)
 
 use anyhow::{Context, Result};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -171,6 +173,36 @@ impl Stage {
         // Holding the lock, nobody else writes here: what a killed builder left goes.
         sweep_tree(&self.dir)?;
         Ok(StageLock { _file: file })
+    }
+
+    /// Creates the stage dir and takes a *shared* lock on it: any number of processes hold it at
+    /// once (labelling workers, each claiming its own chunks), none while another holds the
+    /// exclusive [`Stage::lock`] (the join), which in turn waits for them all. Sweeps nothing.
+    pub fn lock_shared(&self, wait: impl FnOnce(&str)) -> Result<StageLock> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let path = self.dir.join(".lock");
+        let file = open_lock(&path)?;
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                wait(&format!(
+                    "waiting for {} (another process holds it)",
+                    path.display()
+                ));
+                file.lock_shared()
+                    .with_context(|| format!("locking {}", path.display()))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()))
+            }
+        }
+        Ok(StageLock { _file: file })
+    }
+
+    /// Whether the stage has finished (its `done.json` is there).
+    pub fn is_done(&self) -> bool {
+        self.done_path().is_file()
     }
 
     /// The summary written by [`Stage::finish`], if the stage has finished.
@@ -366,5 +398,35 @@ mod tests {
         assert!(try_lock_file(&path).unwrap().is_none());
         drop(held);
         assert!(try_lock_file(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn shared_stage_locks_coexist_and_keep_the_exclusive_one_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let stage = Store::open(dir.path())
+            .unwrap()
+            .stage("labels", 1, &1)
+            .unwrap();
+        let a = stage.lock_shared(|m| panic!("{m}")).unwrap();
+        let b = stage.lock_shared(|m| panic!("{m}")).unwrap();
+        let lock = stage.dir.join(".lock");
+        assert!(
+            try_lock_file(&lock).unwrap().is_none(),
+            "exclusive beside shared"
+        );
+        drop(a);
+        assert!(
+            try_lock_file(&lock).unwrap().is_none(),
+            "one shared holder left"
+        );
+        drop(b);
+        let exclusive = stage.lock(|m| panic!("{m}")).unwrap();
+        let f = open_lock(&lock).unwrap();
+        assert!(matches!(
+            f.try_lock_shared(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(exclusive);
+        assert!(!stage.is_done());
     }
 }

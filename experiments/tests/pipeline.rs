@@ -3,53 +3,10 @@
 //! line and a non-zero exit. These need the set-up's teacher and GloVe cache and the shared data
 //! (scripts/setup.sh); they fail, with the missing path, when those are absent.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn require(path: &Path) {
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/setup.sh first",
-        path.display()
-    );
-}
-
-fn bin(task: &str) -> Command {
-    let exe = match task {
-        "sst2" => env!("CARGO_BIN_EXE_sst2"),
-        "qqp" => env!("CARGO_BIN_EXE_qqp"),
-        "mnli" => env!("CARGO_BIN_EXE_mnli"),
-        _ => unreachable!(),
-    };
-    let mut cmd = Command::new(exe);
-    cmd.current_dir(root()).env("RUST_BACKTRACE", "0");
-    cmd
-}
-
-fn run_ok(task: &str, args: &[&str]) -> Output {
-    let out = bin(task).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{task} {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect()
-}
+use common::*;
+use std::path::Path;
 
 /// (model, split, metric) -> value, from metrics.csv.
 fn metrics(dir: &Path) -> Vec<(String, String, String, f64)> {
@@ -142,126 +99,6 @@ fn check_outputs(
     assert_eq!(refs.matches("\"stage\"").count(), 3 + 2, "{refs}");
 }
 
-/// The store's stage dirs whose names start with `prefix`, sorted.
-fn stage_dirs(store: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(store)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
-    dirs
-}
-
-/// Every file under `dir` whose name marks it as temporary.
-fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if e.file_name().to_string_lossy().contains(".tmp") {
-                found.push(p.clone());
-            }
-            if p.is_dir() {
-                stack.push(p);
-            }
-        }
-    }
-    found
-}
-
-/// `--out-dir OUT --store STORE` as arguments.
-fn dirs_args<'a>(out: &'a Path, store: &'a Path) -> [&'a str; 4] {
-    [
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-    ]
-}
-
-fn smoke(task: &str, out: &Path, store: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["--smoke"];
-    args.extend(dirs_args(out, store));
-    args.extend(extra);
-    run_ok(task, &args)
-}
-
-/// Spawns a smoke run and SIGKILLs it once `ready` holds (or it exits); true when it was killed
-/// before it finished.
-fn kill_when(out: &Path, store: &Path, ready: impl Fn() -> bool) -> bool {
-    let mut args = vec!["--smoke"];
-    args.extend(dirs_args(out, store));
-    let mut child = bin("sst2")
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while !ready() && t.elapsed() < Duration::from_secs(300) {
-        if child.try_wait().unwrap().is_some() {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let killed = child.try_wait().unwrap().is_none();
-    let _ = child.kill();
-    let _ = child.wait();
-    killed && !out.join("metrics.csv").exists()
-}
-
-/// A stage dir (name prefix) exists in the store without its `done.json`.
-fn building(store: &Path, prefix: &str, nth: usize) -> bool {
-    stage_dirs(store, prefix)
-        .iter()
-        .filter(|d| !d.join("done.json").exists())
-        .count()
-        > 0
-        && stage_dirs(store, prefix).len() > nth
-}
-
-/// The files a finished run leaves that must not depend on how it got there.
-fn results_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = vec![
-        "metrics.csv".to_string(),
-        "history_models".to_string(),
-        "dev_predictions.csv".to_string(),
-        "variants.csv".to_string(),
-    ];
-    let mut subs: Vec<String> = std::fs::read_dir(dir.join("submissions"))
-        .unwrap()
-        .flatten()
-        .map(|e| format!("submissions/{}", e.file_name().to_string_lossy()))
-        .collect();
-    subs.sort();
-    files.extend(subs);
-    files
-        .into_iter()
-        .map(|f| {
-            let bytes = if f == "history_models" {
-                // history.csv carries wall times: compare everything but the seconds column.
-                read_csv(&dir.join("history.csv"))
-                    .into_iter()
-                    .map(|mut r| {
-                        r.remove(5);
-                        r.join(",")
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-                    .into_bytes()
-            } else {
-                std::fs::read(dir.join(&f)).unwrap_or_else(|e| panic!("{f}: {e}"))
-            };
-            (f, bytes)
-        })
-        .collect()
-}
-
 #[test]
 fn sst2_smoke_outputs_render_and_survive_a_kill_in_every_stage() {
     require(&root().join("data/glue/SST-2/train.tsv"));
@@ -327,17 +164,18 @@ fn sst2_smoke_outputs_render_and_survive_a_kill_in_every_stage() {
             killed.push(*name);
         }
     }
+    eprintln!("kills that landed inside a stage: {killed:?}");
     assert!(
         killed.len() >= 3,
         "too few kills landed inside a stage: {killed:?}"
     );
     smoke("sst2", &resumed, &store2, &[]);
-    let (a, b) = (results_of(&full), results_of(&resumed));
-    for ((fa, xa), (fb, xb)) in a.iter().zip(&b) {
-        assert_eq!(fa, fb);
-        assert!(xa == xb, "{fa} differs after kills in {killed:?}");
-    }
-    assert_eq!(a.len(), b.len());
+    let differences = result_differences(&full, &resumed);
+    assert!(
+        differences.is_empty(),
+        "after kills in {killed:?} the resumed run differs from the serial one:\n{}",
+        differences.join("\n")
+    );
     for d in [&resumed, &store2] {
         let left = temp_files(d);
         assert!(left.is_empty(), "left behind: {left:?}");

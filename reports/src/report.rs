@@ -8,7 +8,7 @@ use crate::published::PAPER_URL;
 use crate::schema::{Metric, Model, Task};
 use crate::table1::{command_for, Table1};
 use crate::table2::Table2;
-use crate::{FigureStatus, RunArgs};
+use crate::render::{FigureStatus, RunArgs};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -112,6 +112,18 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         ctx.args.results.display(),
         ctx.args.out.display()
     );
+    intro(&mut s, ctx, &cmd);
+    table1_section(&mut s, ctx);
+    table2_section(&mut s, ctx);
+    figure_sections(&mut s, ctx);
+    ablations(&mut s, ctx);
+    differences(&mut s);
+    commands(&mut s, ctx, &cmd);
+    s
+}
+
+/// The title, the paper and where the numbers come from.
+fn intro(s: &mut String, ctx: &ReportContext<'_>, cmd: &str) {
     let _ = writeln!(
         s,
         "# Reproducing Tang et al. 2019: distilling BERT into a BiLSTM\n\n\
@@ -120,7 +132,10 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
          `reports/data/published.csv`, which cites the table of each.\n",
         ctx.results.dir.display()
     );
+}
 
+/// Table 1 without its title, after what it compares and SST-2's distillation gain.
+fn table1_section(s: &mut String, ctx: &ReportContext<'_>) {
     let _ = writeln!(s, "## Table 1: accuracy on GLUE tasks\n");
     let _ = writeln!(
         s,
@@ -132,9 +147,25 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     );
     s.push_str(strip_title(&ctx.table1.to_markdown()));
     s.push('\n');
+}
 
+/// Table 2 without its title, after what it measures and the size and speed ratios.
+fn table2_section(s: &mut String, ctx: &ReportContext<'_>) {
     let _ = writeln!(s, "## Table 2: size and inference speed\n");
-    let ratio = match (ctx.table2.paper_ratios(), ctx.table2.our_ratios()) {
+    let ratio = size_speed_ratios(ctx.table2);
+    let _ = writeln!(
+        s,
+        "Parameter counts and inference time, ours measured on this machine beside the paper's \
+         V100 numbers (files: [table2.md](table2.md), [table2.csv](table2.csv)). {ratio} \
+         Absolute times are not comparable across devices; the ratios are.\n"
+    );
+    s.push_str(strip_title(&ctx.table2.to_markdown()));
+    s.push('\n');
+}
+
+/// How much smaller and faster the students are, the paper's and ours, as a sentence.
+fn size_speed_ratios(t2: &Table2) -> String {
+    match (t2.paper_ratios(), t2.our_ratios()) {
         (Some(p), Some(o)) => format!(
             "The paper's student is {:.0}× smaller and {:.0}× faster than BERT-large; ours is \
              {:.1}× smaller and {:.1}× faster than our MiniLM-L6 teacher, a narrower gap because \
@@ -147,16 +178,11 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
             p.size_ratio, p.speedup
         ),
         _ => String::new(),
-    };
-    let _ = writeln!(
-        s,
-        "Parameter counts and inference time, ours measured on this machine beside the paper's \
-         V100 numbers (files: [table2.md](table2.md), [table2.csv](table2.csv)). {ratio} \
-         Absolute times are not comparable across devices; the ratios are.\n"
-    );
-    s.push_str(strip_title(&ctx.table2.to_markdown()));
-    s.push('\n');
+    }
+}
 
+/// Figures 1–4: each a heading, what it shows, and the figure (or why it was not drawn).
+fn figure_sections(s: &mut String, ctx: &ReportContext<'_>) {
     let _ = writeln!(s, "## Figure 1: accuracy, paper vs ours\n");
     let _ = writeln!(
         s,
@@ -164,12 +190,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
          scores, dark bars our dev means with ± sd whiskers over seeds. The ordering teacher > \
          BiLSTM_SOFT > BiLSTM is the paper's claim to check.\n"
     );
-    figure(
-        &mut s,
-        ctx.figures.first(),
-        "Accuracy, paper vs ours",
-        "fig1_accuracy",
-    );
+    figure(s, ctx.figures.first(), "Accuracy, paper vs ours", "fig1_accuracy");
 
     let _ = writeln!(s, "## Figure 2: student training curves\n");
     let _ = writeln!(
@@ -178,12 +199,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
          distilled on the teacher's logits (thick: mean over seeds, thin: each seed). \
          Teacher rows of history.csv are not plotted: the teacher is fine-tuned, not distilled.\n"
     );
-    figure(
-        &mut s,
-        ctx.figures.get(1),
-        "Training curves",
-        "fig2_training_curves",
-    );
+    figure(s, ctx.figures.get(1), "Training curves", "fig2_training_curves");
 
     let _ = writeln!(s, "## Figure 3: what the temperature does\n");
     let _ = writeln!(
@@ -198,7 +214,7 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
         s.push_str(&fig.to_markdown());
         s.push('\n');
     }
-    figure(&mut s, ctx.figures.get(2), "softmax(z/T)", "fig3_softmax_t");
+    figure(s, ctx.figures.get(2), "softmax(z/T)", "fig3_softmax_t");
 
     let _ = writeln!(s, "## Figure 4: size vs speed\n");
     let _ = writeln!(
@@ -207,15 +223,11 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
          and our two. Both axes span orders of magnitude, which is the paper's point: the \
          student is two to three orders of magnitude smaller and faster than BERT-large.\n"
     );
-    figure(
-        &mut s,
-        ctx.figures.get(3),
-        "Size vs speed",
-        "fig4_size_speed",
-    );
+    figure(s, ctx.figures.get(3), "Size vs speed", "fig4_size_speed");
+}
 
-    ablations(&mut s, ctx);
-
+/// Why our numbers differ from the paper's: teacher, embeddings, compute, split.
+fn differences(s: &mut String) {
     let _ = writeln!(
         s,
         "## Why our numbers differ from the paper's\n\n\
@@ -228,31 +240,13 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
          - **Split**: our numbers are on dev, the paper's on GLUE test (SST-2 test labels are \
          not public).\n"
     );
+}
 
+/// The command behind every number: this report's, each task's runs, and the input files.
+fn commands(s: &mut String, ctx: &ReportContext<'_>, cmd: &str) {
     let _ = writeln!(s, "## Commands\n");
     let _ = writeln!(s, "- Tables, figures and this report: `{cmd}`");
-    let mut cmds: BTreeSet<String> = BTreeSet::new();
-    for task in Task::ALL {
-        for r in ctx.results.metrics_of(task).unwrap_or(&[]) {
-            cmds.insert(format!(
-                "{} metrics: `{}`",
-                task.display(),
-                command_for(task, &r.config, &r.git_rev)
-            ));
-        }
-        let mut configs: BTreeSet<&str> = BTreeSet::new();
-        for r in ctx.results.history_of(task).unwrap_or(&[]) {
-            configs.insert(&r.config);
-        }
-        for c in configs {
-            cmds.insert(format!(
-                "{} training curves: `cargo run --release -p experiments --bin {}  # config {c}`",
-                task.display(),
-                task.id()
-            ));
-        }
-    }
-    for c in cmds {
+    for c in run_commands(ctx.results) {
         let _ = writeln!(s, "- {c}");
     }
     if ctx.results.table2.is_some() {
@@ -269,5 +263,32 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
             Results::softmax_t_path(&ctx.results.dir).display()
         );
     }
-    s
+}
+
+/// The experiment commands behind the metrics and training curves, sorted, each once.
+fn run_commands(results: &Results) -> BTreeSet<String> {
+    let mut cmds: BTreeSet<String> = BTreeSet::new();
+    for task in Task::ALL {
+        for r in results.metrics_of(task).unwrap_or(&[]) {
+            cmds.insert(format!(
+                "{} metrics: `{}`",
+                task.display(),
+                command_for(task, &r.config, &r.git_rev)
+            ));
+        }
+        let configs: BTreeSet<&str> = results
+            .history_of(task)
+            .unwrap_or(&[])
+            .iter()
+            .map(|r| r.config.as_str())
+            .collect();
+        for c in configs {
+            cmds.insert(format!(
+                "{} training curves: `cargo run --release -p experiments --bin {}  # config {c}`",
+                task.display(),
+                task.id()
+            ));
+        }
+    }
+    cmds
 }

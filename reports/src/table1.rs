@@ -6,6 +6,7 @@ use crate::load::{MetricRow, Results};
 use crate::published::{Published, PAPER_URL};
 use crate::schema::{Metric, Model, ModelName, PaperModel, Split, Task};
 use crate::stats::{format_diff, Summary};
+use crate::tabular::{csv_string, fixed, markdown_head, markdown_row, Align};
 use std::collections::BTreeSet;
 
 /// The text of a cell for a task with no `metrics.csv`.
@@ -189,67 +190,77 @@ pub fn build(results: &Results, published: &Published) -> Table1 {
     let mut rows = Vec::new();
     for model in Model::ALL {
         for column in COLUMNS {
-            let task_rows = results.metrics_of(column.task);
-            let paper = published
-                .table1(
-                    column.task,
-                    PaperModel::of(model),
-                    column.paper_split,
-                    column.metric,
-                )
-                .map(|r| (r.value, r.source.clone()));
-            let mut commands = BTreeSet::new();
-            for split in [column.dev_split, column.test_split] {
-                for r in select(task_rows.unwrap_or(&[]), model.id(), split, column.metric) {
-                    commands.insert(command_for(r.task, &r.config, &r.git_rev));
-                }
-            }
-            rows.push(Table1Row {
-                column,
+            rows.push(row(results, published, model, column));
+        }
+    }
+    let extras = Task::ALL
+        .into_iter()
+        .filter_map(|task| results.metrics_of(task).map(|rows| (task, rows)))
+        .flat_map(|(task, rows)| extras_of(task, rows))
+        .collect();
+    Table1 { rows, extras }
+}
+
+/// The row of `model` in `column`: the paper's value, ours on dev and test, and our commands.
+fn row(results: &Results, published: &Published, model: Model, column: Column) -> Table1Row {
+    let task_rows = results.metrics_of(column.task);
+    let paper = published
+        .table1(
+            column.task,
+            PaperModel::of(model),
+            column.paper_split,
+            column.metric,
+        )
+        .map(|r| (r.value, r.source.clone()));
+    let mut commands = BTreeSet::new();
+    for split in [column.dev_split, column.test_split] {
+        for r in select(task_rows.unwrap_or(&[]), model.id(), split, column.metric) {
+            commands.insert(command_for(r.task, &r.config, &r.git_rev));
+        }
+    }
+    Table1Row {
+        column,
+        model,
+        paper,
+        dev: ours_of(task_rows, model, column.dev_split, column.metric),
+        test: ours_of(task_rows, model, column.test_split, column.metric),
+        commands: commands.into_iter().collect(),
+    }
+}
+
+/// `task`'s results that no column covers, one per (model, split, metric), in that order.
+fn extras_of(task: Task, task_rows: &[MetricRow]) -> Vec<ExtraRow> {
+    let keys: BTreeSet<(ModelName, Split, Metric)> = task_rows
+        .iter()
+        .map(|r| (r.model.clone(), r.split, r.metric))
+        .collect();
+    let mut extras = Vec::new();
+    for (model, split, metric) in keys {
+        // A variant outside the paper's three roles is never in a column: list it here.
+        let covered = model.role().is_some()
+            && COLUMNS.iter().any(|c| {
+                c.task == task
+                    && c.metric == metric
+                    && (c.dev_split == split || c.test_split == split)
+            });
+        if covered {
+            continue;
+        }
+        let values: Vec<f64> = select(task_rows, model.as_str(), split, metric)
+            .iter()
+            .map(|r| r.value)
+            .collect();
+        if let Some(ours) = Summary::of(&values) {
+            extras.push(ExtraRow {
+                task,
                 model,
-                paper,
-                dev: ours_of(task_rows, model, column.dev_split, column.metric),
-                test: ours_of(task_rows, model, column.test_split, column.metric),
-                commands: commands.into_iter().collect(),
+                split,
+                metric,
+                ours,
             });
         }
     }
-    let mut extras = Vec::new();
-    for task in Task::ALL {
-        let Some(task_rows) = results.metrics_of(task) else {
-            continue;
-        };
-        let keys: BTreeSet<(ModelName, Split, Metric)> = task_rows
-            .iter()
-            .map(|r| (r.model.clone(), r.split, r.metric))
-            .collect();
-        for (model, split, metric) in keys {
-            // A variant outside the paper's three roles is never in a column: list it here.
-            let covered = model.role().is_some()
-                && COLUMNS.iter().any(|c| {
-                    c.task == task
-                        && c.metric == metric
-                        && (c.dev_split == split || c.test_split == split)
-                });
-            if covered {
-                continue;
-            }
-            let values: Vec<f64> = select(task_rows, model.as_str(), split, metric)
-                .iter()
-                .map(|r| r.value)
-                .collect();
-            if let Some(ours) = Summary::of(&values) {
-                extras.push(ExtraRow {
-                    task,
-                    model,
-                    split,
-                    metric,
-                    ours,
-                });
-            }
-        }
-    }
-    Table1 { rows, extras }
+    extras
 }
 
 fn model_cell(model: Model) -> &'static str {
@@ -264,66 +275,90 @@ fn opt(v: Option<String>) -> String {
     v.unwrap_or_else(|| "—".into())
 }
 
+const MARKDOWN_COLUMNS: [(&str, Align); 7] = [
+    ("Model", Align::Left),
+    ("Task / metric", Align::Left),
+    ("Paper (test)", Align::Right),
+    ("Ours (dev)", Align::Right),
+    ("Δ dev − paper", Align::Right),
+    ("Ours (test)", Align::Right),
+    ("Δ test − paper", Align::Right),
+];
+
+const EXTRA_COLUMNS: [(&str, Align); 5] = [
+    ("Task", Align::Left),
+    ("Model", Align::Left),
+    ("Split", Align::Left),
+    ("Metric", Align::Left),
+    ("Ours", Align::Right),
+];
+
+const CSV_COLUMNS: [&str; 19] = [
+    "task",
+    "metric",
+    "model",
+    "paper_model",
+    "paper_split",
+    "paper_value",
+    "dev_split",
+    "dev_mean",
+    "dev_sd",
+    "dev_n",
+    "dev_diff",
+    "test_split",
+    "test_mean",
+    "test_sd",
+    "test_n",
+    "test_diff",
+    "status",
+    "command",
+    "source",
+];
+
 impl Table1 {
     /// The markdown table with its notes.
     pub fn to_markdown(&self) -> String {
         let mut s = String::from("# Table 1: paper (GLUE test) vs ours\n\n");
-        s.push_str(
-            "| Model | Task / metric | Paper (test) | Ours (dev) | Δ dev − paper | Ours (test) | Δ test − paper |\n",
-        );
-        s.push_str("|---|---|---:|---:|---:|---:|---:|\n");
+        s.push_str(&markdown_head(&MARKDOWN_COLUMNS));
         for r in &self.rows {
-            let test = match &r.test {
-                Ours::Ran(sm) => sm.format(),
-                // Test labels are not public: no test result is the normal case, not news.
-                Ours::NotRun(_) => "—".into(),
-            };
-            s.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
-                model_cell(r.model),
-                r.column.label,
-                opt(r.paper.as_ref().map(|(v, _)| format!("{v:.1}"))),
-                r.dev.format(),
-                opt(r.dev_diff().map(format_diff)),
-                test,
-                opt(r.test_diff().map(format_diff)),
-            ));
+            s.push_str(&markdown_row(&markdown_cells(r)));
         }
-        s.push_str(
-            "\nNotes:\n\n\
-             - Values are percent. Ours: mean ± sample sd over seeds (n runs); Δ = our mean − paper.\n\
-             - The paper reports GLUE **test** scores; ours are on **dev** (SST-2 and QQP dev, MNLI \
-             dev-matched/mismatched). SST-2 test labels are not public, so an SST-2 comparison is \
-             our dev against their test. A test column is filled only where we have test labels.\n\
-             - Teacher: the paper's is BERT-large (335M parameters); ours is all-MiniLM-L6-v2 \
-             (22.7M) fine-tuned on the task.\n",
-        );
-        s.push_str(&format!(
-            "- Table 1's other rows (BERT-base, OpenAI GPT, the ELMo baselines, GLUE's BiLSTM) \
-             are not transcribed here; see Tang et al. 2019, Table 1: {PAPER_URL}.\n"
-        ));
+        s.push_str(&notes());
+        s.push_str(&self.commands_markdown());
+        s.push_str(&self.extras_markdown());
+        s
+    }
+
+    /// "Produced by:" and every command behind the rows, once each; empty when none ran.
+    fn commands_markdown(&self) -> String {
         let mut commands: BTreeSet<&str> = BTreeSet::new();
         for r in &self.rows {
             commands.extend(r.commands.iter().map(String::as_str));
         }
+        let mut s = String::new();
         if !commands.is_empty() {
             s.push_str("\nProduced by:\n\n");
             for c in commands {
                 s.push_str(&format!("- `{c}`\n"));
             }
         }
+        s
+    }
+
+    /// The table of results outside the paper's columns; empty when there are none.
+    fn extras_markdown(&self) -> String {
+        let mut s = String::new();
         if !self.extras.is_empty() {
             s.push_str("\n## Our other results (no paper number)\n\n");
-            s.push_str("| Task | Model | Split | Metric | Ours |\n|---|---|---|---|---:|\n");
+            s.push_str(&markdown_head(&EXTRA_COLUMNS));
             for e in &self.extras {
-                s.push_str(&format!(
-                    "| {} | {} | {} | {} | {} |\n",
+                s.push_str(&markdown_row(&[
                     e.task.display(),
                     e.model.display(),
                     e.split.id(),
                     e.metric.display(),
-                    e.ours.format()
-                ));
+                    &e.ours.format(),
+                ]));
             }
         }
         s
@@ -331,84 +366,100 @@ impl Table1 {
 
     /// The tidy CSV: one row per table row plus the extras.
     pub fn to_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "task",
-            "metric",
-            "model",
-            "paper_model",
-            "paper_split",
-            "paper_value",
-            "dev_split",
-            "dev_mean",
-            "dev_sd",
-            "dev_n",
-            "dev_diff",
-            "test_split",
-            "test_mean",
-            "test_sd",
-            "test_n",
-            "test_diff",
-            "status",
-            "command",
-            "source",
-        ];
-        // Writing to a Vec cannot fail; the expect documents that rather than hiding an error.
-        w.write_record(header).expect("write to Vec");
-        let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
-        for r in &self.rows {
-            let (dev, test) = (r.dev.summary(), r.test.summary());
-            let status = match (&r.dev, &r.test) {
-                (Ours::NotRun(why), Ours::NotRun(_)) => (*why).to_string(),
-                _ => "ran".into(),
-            };
-            let record = [
-                r.column.task.id().to_string(),
-                r.column.metric.id().to_string(),
-                r.model.id().to_string(),
-                PaperModel::of(r.model).display().to_string(),
-                r.column.paper_split.id().to_string(),
-                num(r.paper.as_ref().map(|p| p.0)),
-                r.column.dev_split.id().to_string(),
-                num(dev.map(|s| s.mean)),
-                num(dev.and_then(|s| s.sd)),
-                dev.map(|s| s.n.to_string()).unwrap_or_default(),
-                num(r.dev_diff()),
-                r.column.test_split.id().to_string(),
-                num(test.map(|s| s.mean)),
-                num(test.and_then(|s| s.sd)),
-                test.map(|s| s.n.to_string()).unwrap_or_default(),
-                num(r.test_diff()),
-                status,
-                r.commands.join("; "),
-                r.paper.as_ref().map(|p| p.1.clone()).unwrap_or_default(),
-            ];
-            w.write_record(&record).expect("write to Vec");
-        }
-        for e in &self.extras {
-            let record = [
-                e.task.id().to_string(),
-                e.metric.id().to_string(),
-                e.model.to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-                e.split.id().to_string(),
-                num(Some(e.ours.mean)),
-                num(e.ours.sd),
-                e.ours.n.to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                "extra: no paper number".into(),
-                String::new(),
-                String::new(),
-            ];
-            w.write_record(&record).expect("write to Vec");
-        }
-        String::from_utf8(w.into_inner().expect("flush to Vec")).expect("csv writes UTF-8")
+        let rows = self.rows.iter().map(csv_record);
+        let extras = self.extras.iter().map(extra_csv_record);
+        csv_string(&CSV_COLUMNS, rows.chain(extras))
     }
+}
+
+/// One row's markdown cells, in [`MARKDOWN_COLUMNS`] order.
+fn markdown_cells(r: &Table1Row) -> [String; 7] {
+    let test = match &r.test {
+        Ours::Ran(sm) => sm.format(),
+        // Test labels are not public: no test result is the normal case, not news.
+        Ours::NotRun(_) => "—".into(),
+    };
+    [
+        model_cell(r.model).to_string(),
+        r.column.label.to_string(),
+        opt(r.paper.as_ref().map(|(v, _)| format!("{v:.1}"))),
+        r.dev.format(),
+        opt(r.dev_diff().map(format_diff)),
+        test,
+        opt(r.test_diff().map(format_diff)),
+    ]
+}
+
+/// The notes under the table: units, splits, teachers, where the rest of the paper's table is.
+fn notes() -> String {
+    let mut s = String::from(
+        "\nNotes:\n\n\
+         - Values are percent. Ours: mean ± sample sd over seeds (n runs); Δ = our mean − paper.\n\
+         - The paper reports GLUE **test** scores; ours are on **dev** (SST-2 and QQP dev, MNLI \
+         dev-matched/mismatched). SST-2 test labels are not public, so an SST-2 comparison is \
+         our dev against their test. A test column is filled only where we have test labels.\n\
+         - Teacher: the paper's is BERT-large (335M parameters); ours is all-MiniLM-L6-v2 \
+         (22.7M) fine-tuned on the task.\n",
+    );
+    s.push_str(&format!(
+        "- Table 1's other rows (BERT-base, OpenAI GPT, the ELMo baselines, GLUE's BiLSTM) \
+         are not transcribed here; see Tang et al. 2019, Table 1: {PAPER_URL}.\n"
+    ));
+    s
+}
+
+/// One table row's CSV record, in [`CSV_COLUMNS`] order.
+fn csv_record(r: &Table1Row) -> [String; 19] {
+    let (dev, test) = (r.dev.summary(), r.test.summary());
+    let status = match (&r.dev, &r.test) {
+        (Ours::NotRun(why), Ours::NotRun(_)) => (*why).to_string(),
+        _ => "ran".into(),
+    };
+    [
+        r.column.task.id().to_string(),
+        r.column.metric.id().to_string(),
+        r.model.id().to_string(),
+        PaperModel::of(r.model).display().to_string(),
+        r.column.paper_split.id().to_string(),
+        fixed(r.paper.as_ref().map(|p| p.0), 4),
+        r.column.dev_split.id().to_string(),
+        fixed(dev.map(|s| s.mean), 4),
+        fixed(dev.and_then(|s| s.sd), 4),
+        dev.map(|s| s.n.to_string()).unwrap_or_default(),
+        fixed(r.dev_diff(), 4),
+        r.column.test_split.id().to_string(),
+        fixed(test.map(|s| s.mean), 4),
+        fixed(test.and_then(|s| s.sd), 4),
+        test.map(|s| s.n.to_string()).unwrap_or_default(),
+        fixed(r.test_diff(), 4),
+        status,
+        r.commands.join("; "),
+        r.paper.as_ref().map(|p| p.1.clone()).unwrap_or_default(),
+    ]
+}
+
+/// An extra's CSV record: task, metric, model, dev split and summary; no paper columns.
+fn extra_csv_record(e: &ExtraRow) -> [String; 19] {
+    let none = String::new;
+    [
+        e.task.id().to_string(),
+        e.metric.id().to_string(),
+        e.model.to_string(),
+        none(),
+        none(),
+        none(),
+        e.split.id().to_string(),
+        fixed(Some(e.ours.mean), 4),
+        fixed(e.ours.sd, 4),
+        e.ours.n.to_string(),
+        none(),
+        none(),
+        none(),
+        none(),
+        none(),
+        none(),
+        "extra: no paper number".into(),
+        none(),
+        none(),
+    ]
 }

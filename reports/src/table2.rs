@@ -7,6 +7,7 @@ use crate::load::{Results, SpeedRow};
 use crate::published::{PubMetric, Published};
 use crate::schema::{Model, PaperModel};
 use crate::table1::NOT_RUN_NO_DATA;
+use crate::tabular::{csv_string, fixed, markdown_head, markdown_row, Align};
 
 /// Sentences the paper classified per timing run (the SST-2 training set, Section 5.2).
 pub const PAPER_SENTENCES: usize = 67_350;
@@ -113,19 +114,9 @@ impl Table2 {
     /// The markdown table with ratios and notes.
     pub fn to_markdown(&self) -> String {
         let mut s = String::from("# Table 2: model size and inference time\n\n");
-        s.push_str(
-            "| Source | Model | Params (M) | Params w/o embeddings (M) | Inference time (s) | Sentences | Sentences/s | Device | Threads | Batch |\n",
-        );
-        s.push_str("|---|---|---:|---:|---:|---:|---:|---|---:|---:|\n");
+        s.push_str(&markdown_head(&MARKDOWN_COLUMNS));
         for p in &self.paper {
-            s.push_str(&format!(
-                "| paper | {} | {} | — | {} | {} | {:.1} | {PAPER_DEVICE} | — | {PAPER_BATCH} |\n",
-                p.model.display(),
-                p.params_millions,
-                p.seconds,
-                thousands(PAPER_SENTENCES),
-                PAPER_SENTENCES as f64 / p.seconds,
-            ));
+            s.push_str(&markdown_row(&paper_cells(p)));
         }
         match &self.ours {
             None => s.push_str(&format!(
@@ -133,141 +124,208 @@ impl Table2 {
             )),
             Some(rows) => {
                 for r in rows {
-                    s.push_str(&format!(
-                        "| ours | {} | {:.2} | {:.2} | {:.2} (min {:.2}, max {:.2}; {} repeats) | {} | {:.1} | {} | {} | {} |\n",
-                        our_model_name(r.model),
-                        r.params as f64 / 1e6,
-                        r.params_without_embeddings as f64 / 1e6,
-                        r.seconds_median,
-                        r.seconds_min,
-                        r.seconds_max,
-                        r.repeats,
-                        thousands(r.sentences),
-                        r.sentences as f64 / r.seconds_median,
-                        r.device,
-                        r.threads,
-                        r.batch_size,
-                    ));
+                    s.push_str(&markdown_row(&our_cells(r)));
                 }
             }
         }
-        s.push_str("\n| Ratio | Paper (BERT-large / BiLSTM_SOFT) | Ours (MiniLM-L6 / BiLSTM_SOFT) |\n|---|---:|---:|\n");
-        let fmt = |r: Option<Ratios>, f: fn(Ratios) -> Option<f64>| {
+        s.push('\n');
+        s.push_str(&self.ratios_markdown());
+        s.push_str(&notes());
+        s
+    }
+
+    /// The paper's and our size ratio and speed-up, as a second markdown table.
+    fn ratios_markdown(&self) -> String {
+        type Pick = fn(Ratios) -> Option<f64>;
+        let rows: [(&str, Pick); 3] = [
+            (
+                "Size (teacher params / student params without embeddings, the paper's convention)",
+                |r| Some(r.size_ratio),
+            ),
+            (
+                "Size (teacher / student, both with embeddings)",
+                |r| r.size_ratio_total,
+            ),
+            (
+                "Speed-up (teacher / student seconds per sentence)",
+                |r| Some(r.speedup),
+            ),
+        ];
+        let fmt = |r: Option<Ratios>, f: Pick| {
             r.and_then(f)
                 .map_or_else(|| "—".to_string(), |v| format!("{v:.1}×"))
         };
         let (p, o) = (self.paper_ratios(), self.our_ratios());
-        s.push_str(&format!(
-            "| Size (teacher params / student params without embeddings, the paper's convention) | {} | {} |\n",
-            fmt(p, |r| Some(r.size_ratio)),
-            fmt(o, |r| Some(r.size_ratio))
-        ));
-        s.push_str(&format!(
-            "| Size (teacher / student, both with embeddings) | {} | {} |\n",
-            fmt(p, |r| r.size_ratio_total),
-            fmt(o, |r| r.size_ratio_total)
-        ));
-        s.push_str(&format!(
-            "| Speed-up (teacher / student seconds per sentence) | {} | {} |\n",
-            fmt(p, |r| Some(r.speedup)),
-            fmt(o, |r| Some(r.speedup))
-        ));
-        s.push_str(&format!(
-            "\nNotes:\n\n\
-             - Paper: Tang et al. 2019, Table 2 — {PAPER_DEVICE}, batch {PAPER_BATCH}, {} SST-2 \
-             sentences. Ours: timed on this machine (device and threads as listed), median of the \
-             repeats; the speed-up compares seconds per sentence, so differing sentence counts \
-             do not bias it.\n\
-             - The paper's BiLSTM_SOFT count (0.96M) evidently leaves out the word embeddings (a \
-             300-d table alone exceeds 0.96M for any vocabulary over 3,200 words), while \
-             BERT-large's 335M includes them; the first size ratio follows that convention.\n\
-             - Our teacher is all-MiniLM-L6-v2 (6 layers, hidden 384), not BERT-large; our student \
-             uses 50-d GloVe embeddings instead of 300-d word2vec.\n",
-            thousands(PAPER_SENTENCES)
-        ));
+        let mut s = markdown_head(&RATIO_COLUMNS);
+        for (label, pick) in rows {
+            s.push_str(&markdown_row(&[label, &fmt(p, pick), &fmt(o, pick)]));
+        }
         s
     }
 
     /// The tidy CSV: one row per model and source.
     pub fn to_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "source",
-            "model",
-            "params_millions",
-            "params_without_embeddings_millions",
-            "seconds",
-            "seconds_min",
-            "seconds_max",
-            "repeats",
-            "sentences",
-            "sentences_per_second",
-            "device",
-            "threads",
-            "batch_size",
-            "size_ratio_vs_student",
-            "size_ratio_total_vs_student",
-            "speedup_of_student",
-        ];
-        // Writing to a Vec cannot fail.
-        w.write_record(header).expect("write to Vec");
+        let paper = self.paper_csv_records();
+        let ours = self.our_csv_records();
+        csv_string(&CSV_COLUMNS, paper.into_iter().chain(ours))
+    }
+
+    /// The paper's rows, with ratios against the paper's BiLSTM_SOFT.
+    fn paper_csv_records(&self) -> Vec<[String; 16]> {
         let student = self
             .paper
             .iter()
             .find(|p| p.model == PaperModel::BilstmSoft);
-        for p in &self.paper {
-            let (size, speed) = student
-                .map(|s| (p.params_millions / s.params_millions, p.seconds / s.seconds))
-                .unzip();
-            w.write_record([
-                "paper".to_string(),
-                p.model.display().to_string(),
-                p.params_millions.to_string(),
-                String::new(),
-                p.seconds.to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-                PAPER_SENTENCES.to_string(),
-                format!("{:.2}", PAPER_SENTENCES as f64 / p.seconds),
-                PAPER_DEVICE.to_string(),
-                String::new(),
-                PAPER_BATCH.to_string(),
-                size.map(|v| format!("{v:.3}")).unwrap_or_default(),
-                String::new(),
-                speed.map(|v| format!("{v:.3}")).unwrap_or_default(),
-            ])
-            .expect("write to Vec");
-        }
+        let none = String::new;
+        self.paper
+            .iter()
+            .map(|p| {
+                let (size, speed) = student
+                    .map(|s| (p.params_millions / s.params_millions, p.seconds / s.seconds))
+                    .unzip();
+                [
+                    "paper".to_string(),
+                    p.model.display().to_string(),
+                    p.params_millions.to_string(),
+                    none(),
+                    p.seconds.to_string(),
+                    none(),
+                    none(),
+                    none(),
+                    PAPER_SENTENCES.to_string(),
+                    format!("{:.2}", PAPER_SENTENCES as f64 / p.seconds),
+                    PAPER_DEVICE.to_string(),
+                    none(),
+                    PAPER_BATCH.to_string(),
+                    fixed(size, 3),
+                    none(),
+                    fixed(speed, 3),
+                ]
+            })
+            .collect()
+    }
+
+    /// Our rows, with ratios against our BiLSTM_SOFT.
+    fn our_csv_records(&self) -> Vec<[String; 16]> {
         let ours = self.ours.as_deref().unwrap_or(&[]);
         let student = ours.iter().find(|r| r.model == Model::BilstmSoft);
         let per_sentence = |r: &SpeedRow| r.seconds_median / r.sentences as f64;
-        for r in ours {
-            let size = student.map(|s| r.params as f64 / s.params_without_embeddings as f64);
-            let size_total = student.map(|s| r.params as f64 / s.params as f64);
-            let speed = student.map(|s| per_sentence(r) / per_sentence(s));
-            w.write_record([
-                "ours".to_string(),
-                our_model_name(r.model).to_string(),
-                format!("{:.6}", r.params as f64 / 1e6),
-                format!("{:.6}", r.params_without_embeddings as f64 / 1e6),
-                r.seconds_median.to_string(),
-                r.seconds_min.to_string(),
-                r.seconds_max.to_string(),
-                r.repeats.to_string(),
-                r.sentences.to_string(),
-                format!("{:.2}", r.sentences as f64 / r.seconds_median),
-                r.device.clone(),
-                r.threads.to_string(),
-                r.batch_size.to_string(),
-                size.map(|v| format!("{v:.3}")).unwrap_or_default(),
-                size_total.map(|v| format!("{v:.3}")).unwrap_or_default(),
-                speed.map(|v| format!("{v:.3}")).unwrap_or_default(),
-            ])
-            .expect("write to Vec");
-        }
-        String::from_utf8(w.into_inner().expect("flush to Vec")).expect("csv writes UTF-8")
+        ours.iter()
+            .map(|r| {
+                let size = student.map(|s| r.params as f64 / s.params_without_embeddings as f64);
+                let size_total = student.map(|s| r.params as f64 / s.params as f64);
+                let speed = student.map(|s| per_sentence(r) / per_sentence(s));
+                [
+                    "ours".to_string(),
+                    our_model_name(r.model).to_string(),
+                    format!("{:.6}", r.params as f64 / 1e6),
+                    format!("{:.6}", r.params_without_embeddings as f64 / 1e6),
+                    r.seconds_median.to_string(),
+                    r.seconds_min.to_string(),
+                    r.seconds_max.to_string(),
+                    r.repeats.to_string(),
+                    r.sentences.to_string(),
+                    format!("{:.2}", r.sentences as f64 / r.seconds_median),
+                    r.device.clone(),
+                    r.threads.to_string(),
+                    r.batch_size.to_string(),
+                    fixed(size, 3),
+                    fixed(size_total, 3),
+                    fixed(speed, 3),
+                ]
+            })
+            .collect()
     }
+}
+
+const MARKDOWN_COLUMNS: [(&str, Align); 10] = [
+    ("Source", Align::Left),
+    ("Model", Align::Left),
+    ("Params (M)", Align::Right),
+    ("Params w/o embeddings (M)", Align::Right),
+    ("Inference time (s)", Align::Right),
+    ("Sentences", Align::Right),
+    ("Sentences/s", Align::Right),
+    ("Device", Align::Left),
+    ("Threads", Align::Right),
+    ("Batch", Align::Right),
+];
+
+const RATIO_COLUMNS: [(&str, Align); 3] = [
+    ("Ratio", Align::Left),
+    ("Paper (BERT-large / BiLSTM_SOFT)", Align::Right),
+    ("Ours (MiniLM-L6 / BiLSTM_SOFT)", Align::Right),
+];
+
+const CSV_COLUMNS: [&str; 16] = [
+    "source",
+    "model",
+    "params_millions",
+    "params_without_embeddings_millions",
+    "seconds",
+    "seconds_min",
+    "seconds_max",
+    "repeats",
+    "sentences",
+    "sentences_per_second",
+    "device",
+    "threads",
+    "batch_size",
+    "size_ratio_vs_student",
+    "size_ratio_total_vs_student",
+    "speedup_of_student",
+];
+
+/// A paper row's markdown cells, in [`MARKDOWN_COLUMNS`] order.
+fn paper_cells(p: &PaperSpeed) -> [String; 10] {
+    [
+        "paper".to_string(),
+        p.model.display().to_string(),
+        p.params_millions.to_string(),
+        "—".to_string(),
+        p.seconds.to_string(),
+        thousands(PAPER_SENTENCES),
+        format!("{:.1}", PAPER_SENTENCES as f64 / p.seconds),
+        PAPER_DEVICE.to_string(),
+        "—".to_string(),
+        PAPER_BATCH.to_string(),
+    ]
+}
+
+/// One of our rows' markdown cells, in [`MARKDOWN_COLUMNS`] order.
+fn our_cells(r: &SpeedRow) -> [String; 10] {
+    [
+        "ours".to_string(),
+        our_model_name(r.model).to_string(),
+        format!("{:.2}", r.params as f64 / 1e6),
+        format!("{:.2}", r.params_without_embeddings as f64 / 1e6),
+        format!(
+            "{:.2} (min {:.2}, max {:.2}; {} repeats)",
+            r.seconds_median, r.seconds_min, r.seconds_max, r.repeats
+        ),
+        thousands(r.sentences),
+        format!("{:.1}", r.sentences as f64 / r.seconds_median),
+        r.device.clone(),
+        r.threads.to_string(),
+        r.batch_size.to_string(),
+    ]
+}
+
+/// The notes under the tables: the paper's setup and ours, and the parameter-count convention.
+fn notes() -> String {
+    format!(
+        "\nNotes:\n\n\
+         - Paper: Tang et al. 2019, Table 2 — {PAPER_DEVICE}, batch {PAPER_BATCH}, {} SST-2 \
+         sentences. Ours: timed on this machine (device and threads as listed), median of the \
+         repeats; the speed-up compares seconds per sentence, so differing sentence counts \
+         do not bias it.\n\
+         - The paper's BiLSTM_SOFT count (0.96M) evidently leaves out the word embeddings (a \
+         300-d table alone exceeds 0.96M for any vocabulary over 3,200 words), while \
+         BERT-large's 335M includes them; the first size ratio follows that convention.\n\
+         - Our teacher is all-MiniLM-L6-v2 (6 layers, hidden 384), not BERT-large; our student \
+         uses 50-d GloVe embeddings instead of 300-d word2vec.\n",
+        thousands(PAPER_SENTENCES)
+    )
 }
 
 /// Our model's display name in Table 2.

@@ -4,12 +4,12 @@
 
 mod common;
 
+use common::render;
 use reports::ablation::bootstrap::BootstrapConfig;
 use reports::ablation::frame::{dev_accuracy_by_variant, tidy};
 use reports::ablation::paragraph::paragraph;
 use reports::ablation::run::AblationRun;
 use reports::ablation::table::AblationTable;
-use reports::{run, RunArgs};
 use std::path::{Path, PathBuf};
 
 fn fixture_results() -> PathBuf {
@@ -170,12 +170,7 @@ fn paragraph_is_drawn_from_the_numbers() {
 fn report_has_the_ablation_section_table_and_figure() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let output = run(&RunArgs {
-        results: fixture_results(),
-        out: out.clone(),
-        published: None,
-    })
-    .unwrap();
+    let output = render(&fixture_results(), &out);
     let sub = out.join("sst2-ablations");
     for f in [
         "ablation.md",
@@ -206,12 +201,7 @@ fn report_has_the_ablation_section_table_and_figure() {
 fn report_says_not_run_without_a_variants_file() {
     let (tmp, results) = common::copied_results();
     let out = tmp.path().join("out");
-    run(&RunArgs {
-        results: results.clone(),
-        out: out.clone(),
-        published: None,
-    })
-    .unwrap();
+    render(&results, &out);
     let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     assert!(
         report.contains(&format!(

@@ -3,10 +3,33 @@
 mod common;
 
 use common::{copied_results, write};
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn reports() -> Command {
     Command::new(env!("CARGO_BIN_EXE_reports"))
+}
+
+/// Runs the binary on `results`, writing under `out`.
+fn run_binary(results: &Path, out: &Path) -> Output {
+    reports()
+        .args([
+            "--results",
+            results.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap()
+}
+
+/// The run failed with exit code 1 and one line on stderr, no panic; returns that line.
+fn one_line_error(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
 }
 
 #[test]
@@ -25,40 +48,17 @@ fn malformed_csv_exits_1_with_one_line() {
         "mnli/metrics.csv",
         "task,model,split,metric,value,seed,config,git_rev\nmnli,bilstm_soft,dev_matched,accuracy,abc,1,c,r\n",
     );
-    let out = reports()
-        .args([
-            "--results",
-            results.to_str().unwrap(),
-            "--out",
-            tmp.path().join("out").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = one_line_error(&run_binary(&results, &tmp.path().join("out")));
     assert!(
         err.contains(&format!("{}:2: column `value`", path.display())),
         "{err}"
     );
-    assert!(!err.contains("panicked"));
 }
 
 #[test]
 fn missing_results_dir_exits_1() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = reports()
-        .args([
-            "--results",
-            tmp.path().join("none").to_str().unwrap(),
-            "--out",
-            tmp.path().join("o").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = one_line_error(&run_binary(&tmp.path().join("none"), &tmp.path().join("o")));
     assert!(err.contains("does not exist"), "{err}");
 }
 
@@ -66,15 +66,7 @@ fn missing_results_dir_exits_1() {
 fn skipped_figures_are_printed() {
     let (tmp, results) = copied_results();
     std::fs::remove_file(results.join("table2.csv")).unwrap();
-    let out = reports()
-        .args([
-            "--results",
-            results.to_str().unwrap(),
-            "--out",
-            tmp.path().join("out").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = run_binary(&results, &tmp.path().join("out"));
     assert!(
         out.status.success(),
         "{}",

@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{copied_results, full_results};
-use reports::{run, RunArgs};
+use common::{copied_results, full_results, render};
 use std::path::Path;
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
@@ -29,12 +28,7 @@ fn assert_figure(out: &Path, stem: &str) {
 fn every_figure_table_and_report_is_written() {
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("out");
-    let output = run(&RunArgs {
-        results: full_results(),
-        out: out.clone(),
-        published: None,
-    })
-    .unwrap();
+    let output = render(&full_results(), &out);
     assert!(output.skipped.is_empty(), "{:?}", output.skipped);
     for stem in STEMS {
         assert_figure(&out, stem);
@@ -76,12 +70,7 @@ fn figures_with_absent_csv_are_skipped_with_one_line() {
     std::fs::remove_file(results.join("sst2/softmax_t.csv")).unwrap();
     std::fs::remove_file(results.join("table2.csv")).unwrap();
     let out = tmp.path().join("out");
-    let output = run(&RunArgs {
-        results: results.clone(),
-        out: out.clone(),
-        published: None,
-    })
-    .unwrap();
+    let output = render(&results, &out);
     assert_eq!(output.skipped.len(), 2, "{:?}", output.skipped);
     assert!(output.skipped[0].starts_with("skipping fig3_softmax_t: missing"));
     assert!(output.skipped[0].ends_with("sst2/softmax_t.csv"));
@@ -103,12 +92,7 @@ fn empty_results_dir_renders_tables_and_skips_every_figure() {
     let results = tmp.path().join("results");
     std::fs::create_dir(&results).unwrap();
     let out = tmp.path().join("out");
-    let output = run(&RunArgs {
-        results,
-        out: out.clone(),
-        published: None,
-    })
-    .unwrap();
+    let output = render(&results, &out);
     assert_eq!(output.skipped.len(), 4);
     let t1 = std::fs::read_to_string(out.join("table1.md")).unwrap();
     assert_eq!(t1.matches("not run: data not available here").count(), 15);

@@ -55,13 +55,25 @@ fn line_of(err: &ReportError) -> usize {
     }
 }
 
+/// As [`error_after_writing`], for an error that names `line`; returns the message.
+fn error_on_line(rel: &str, text: &str, line: usize) -> String {
+    let (msg, err) = error_after_writing(rel, text);
+    assert_eq!(line_of(&err), line, "{msg}");
+    msg
+}
+
+/// As [`error_on_line`], for `sst2/metrics.csv` holding the header and `rows`.
+fn metrics_error_on_line(rows: &str, line: usize) -> String {
+    error_on_line("sst2/metrics.csv", &format!("{METRICS_HEADER}{rows}"), line)
+}
+
 #[test]
 fn wrong_column_is_an_error_on_line_1() {
-    let (msg, err) = error_after_writing(
+    let msg = error_on_line(
         "sst2/metrics.csv",
         "task,model,split,metric,score,seed,config,git_rev\nsst2,teacher,dev,accuracy,90,1,c,r\n",
+        1,
     );
-    assert_eq!(line_of(&err), 1);
     assert!(
         msg.contains("missing: [value]") && msg.contains("unexpected: [score]"),
         "{msg}"
@@ -70,11 +82,10 @@ fn wrong_column_is_an_error_on_line_1() {
 
 #[test]
 fn non_numeric_value_names_line_and_column() {
-    let text = format!(
-        "{METRICS_HEADER}sst2,teacher,dev,accuracy,90.5,1,c,r\nsst2,bilstm,dev,accuracy,ninety,1,c,r\n"
+    let msg = metrics_error_on_line(
+        "sst2,teacher,dev,accuracy,90.5,1,c,r\nsst2,bilstm,dev,accuracy,ninety,1,c,r\n",
+        3,
     );
-    let (msg, err) = error_after_writing("sst2/metrics.csv", &text);
-    assert_eq!(line_of(&err), 3);
     assert!(
         msg.contains(":3:") && msg.contains("column `value`"),
         "{msg}"
@@ -84,9 +95,7 @@ fn non_numeric_value_names_line_and_column() {
 #[test]
 fn malformed_model_name_is_an_error() {
     // Any `[a-z][a-z0-9_]*` is a variant name now; this one is not.
-    let text = format!("{METRICS_HEADER}sst2,Bert-Base,dev,accuracy,90.5,1,c,r\n");
-    let (msg, err) = error_after_writing("sst2/metrics.csv", &text);
-    assert_eq!(line_of(&err), 2);
+    let msg = metrics_error_on_line("sst2,Bert-Base,dev,accuracy,90.5,1,c,r\n", 2);
     assert!(
         msg.contains("column `model`") && msg.contains("`Bert-Base` is not a model name"),
         "{msg}"
@@ -110,9 +119,7 @@ fn a_variant_outside_the_papers_roles_is_listed_not_dropped() {
 
 #[test]
 fn missing_field_is_an_error() {
-    let text = format!("{METRICS_HEADER}sst2,teacher,dev,accuracy,90.5,1,c\n");
-    let (msg, err) = error_after_writing("sst2/metrics.csv", &text);
-    assert_eq!(line_of(&err), 2);
+    let msg = metrics_error_on_line("sst2,teacher,dev,accuracy,90.5,1,c\n", 2);
     assert!(msg.contains("expected 8 fields, found 7"), "{msg}");
 }
 
@@ -125,9 +132,7 @@ fn fraction_over_100_or_negative_is_not_a_percentage() {
 
 #[test]
 fn task_must_match_its_directory() {
-    let text = format!("{METRICS_HEADER}mnli,teacher,dev_matched,accuracy,80,1,c,r\n");
-    let (msg, err) = error_after_writing("sst2/metrics.csv", &text);
-    assert_eq!(line_of(&err), 2);
+    let msg = metrics_error_on_line("mnli,teacher,dev_matched,accuracy,80,1,c,r\n", 2);
     assert!(msg.contains("task `mnli` in the sst2 directory"), "{msg}");
 }
 
@@ -135,18 +140,17 @@ fn task_must_match_its_directory() {
 fn history_with_text_epoch_is_an_error() {
     let text = "task,model,epoch,train_loss,dev_accuracy,seconds,seed,config\n\
                 sst2,bilstm,one,0.5,80,1.0,1,c\n";
-    let (msg, err) = error_after_writing("sst2/history.csv", text);
-    assert_eq!(line_of(&err), 2);
+    let msg = error_on_line("sst2/history.csv", text, 2);
     assert!(msg.contains("column `epoch`"), "{msg}");
 }
 
 #[test]
 fn softmax_file_with_two_sentences_or_repeated_class_is_an_error() {
-    let (msg, err) = error_after_writing(
+    let msg = error_on_line(
         "sst2/softmax_t.csv",
         "sentence,class,label_name,logit\na,0,negative,1.0\nb,1,positive,2.0\n",
+        3,
     );
-    assert_eq!(line_of(&err), 3);
     assert!(msg.contains("second sentence"), "{msg}");
     let (msg, _) = error_after_writing(
         "sst2/softmax_t.csv",
@@ -160,8 +164,7 @@ fn table2_with_inconsistent_times_is_an_error() {
     let text = "model,params,params_without_embeddings,device,threads,batch_size,sentences,\
                 seconds_median,seconds_min,seconds_max,repeats\n\
                 teacher,100,50,cpu,2,512,100,1.0,2.0,3.0,3\n";
-    let (msg, err) = error_after_writing("table2.csv", text);
-    assert_eq!(line_of(&err), 2);
+    let msg = error_on_line("table2.csv", text, 2);
     assert!(msg.contains("seconds_min <= seconds_median"), "{msg}");
 }
 
@@ -182,12 +185,11 @@ fn read_rows_reports_a_missing_file_by_name() {
 
 #[test]
 fn a_seed_reported_twice_is_an_error() {
-    let text = format!(
-        "{METRICS_HEADER}sst2,bilstm,dev,accuracy,80,1,c,r\nsst2,bilstm,dev,accuracy,80,2,c,r\n\
-         sst2,bilstm,dev,accuracy,81,1,c,r\n"
+    let msg = metrics_error_on_line(
+        "sst2,bilstm,dev,accuracy,80,1,c,r\nsst2,bilstm,dev,accuracy,80,2,c,r\n\
+         sst2,bilstm,dev,accuracy,81,1,c,r\n",
+        4,
     );
-    let (msg, err) = error_after_writing("sst2/metrics.csv", &text);
-    assert_eq!(line_of(&err), 4);
     assert!(msg.contains("conflicts with line 2"), "{msg}");
 }
 

@@ -42,68 +42,8 @@ pub fn read_npy_f32(path: &Path) -> Result<NpyMatrix> {
 /// (so a truncated file, trailing bytes, or a header claiming 2^62 rows are errors). Then every
 /// value must be finite: a NaN or infinity is reported with its row and column.
 pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("not a .npy file (missing \\x93NUMPY magic)".into());
-    }
-    let (major, minor) = (bytes[6], bytes[7]);
-    let (header_len, header_start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
-        2 | 3 => {
-            let len = bytes.get(8..12).ok_or(format!(
-                "truncated .npy header: file has {} bytes",
-                bytes.len()
-            ))?;
-            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
-            let len = usize::try_from(len).map_err(|_| format!("header length {len} overflows"))?;
-            (len, 12)
-        }
-        v => return Err(format!("unsupported .npy version {v}.{minor}")),
-    };
-    let data_start = header_start
-        .checked_add(header_len)
-        .filter(|&end| end <= bytes.len())
-        .ok_or(format!(
-            "truncated .npy header: it claims {header_len} bytes, the file has {} after the \
-             preamble",
-            bytes.len() - header_start.min(bytes.len())
-        ))?;
-    let header = &bytes[header_start..data_start];
-    // Versions 1 and 2 are latin-1, 3 is UTF-8; every header numpy writes is ASCII.
-    let header = std::str::from_utf8(header).map_err(|_| "header is not ASCII/UTF-8")?;
-    let trimmed = header.trim_end_matches(['\n', ' ', '\0']);
-    if !(trimmed.starts_with('{') && trimmed.ends_with('}')) {
-        return Err(format!("header is not a {{...}} dict: {:?}", clip(header)));
-    }
-    let descr = dict_value(header, "descr").ok_or("header has no 'descr'")?;
-    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
-    if descr != "<f4" && descr != "=f4" && descr != "|f4" {
-        return Err(format!("dtype {descr} is not little-endian float32 (<f4)"));
-    }
-    let fortran =
-        match dict_value(header, "fortran_order").ok_or("header has no 'fortran_order'")? {
-            "True" => true,
-            "False" => false,
-            other => return Err(format!("bad fortran_order {other}")),
-        };
-    let shape = dict_value(header, "shape").ok_or("header has no 'shape'")?;
-    let dims: Vec<usize> = shape
-        .trim_matches(|c| c == '(' || c == ')')
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<usize>()
-                .map_err(|_| format!("bad shape {shape}: {s:?} is not a size that fits in usize"))
-        })
-        .collect::<std::result::Result<_, _>>()?;
-    let [rows, cols] = dims[..] else {
-        return Err(format!("expected a 2-D matrix, got shape {shape}"));
-    };
-    if cols == 0 {
-        return Err(format!(
-            "shape {shape} has no columns: vectors need a dimension >= 1"
-        ));
-    }
+    let (header, data_start) = split_header(bytes)?;
+    let (fortran, rows, cols) = parse_header(header)?;
     let n = rows
         .checked_mul(cols)
         .filter(|n| n.checked_mul(4).is_some())
@@ -139,19 +79,97 @@ pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
         ));
     }
     let data = if fortran {
-        // Column-major on disk: element (i, j) sits at j * rows + i.
-        let mut data = vec![0f32; n];
-        for j in 0..cols {
-            let col = &values[j * rows..(j + 1) * rows];
-            for (i, v) in col.iter().enumerate() {
-                data[i * cols + j] = *v;
-            }
-        }
-        data
+        to_row_major(&values, rows, cols)
     } else {
         values
     };
     Ok(NpyMatrix { rows, cols, data })
+}
+
+/// The header text of a `.npy` file (magic, version 1/2/3 and header length checked) and the
+/// offset where its data starts.
+fn split_header(bytes: &[u8]) -> std::result::Result<(&str, usize), String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not a .npy file (missing \\x93NUMPY magic)".into());
+    }
+    let (major, minor) = (bytes[6], bytes[7]);
+    let (header_len, header_start) = match major {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
+        2 | 3 => {
+            let len = bytes.get(8..12).ok_or(format!(
+                "truncated .npy header: file has {} bytes",
+                bytes.len()
+            ))?;
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]);
+            let len = usize::try_from(len).map_err(|_| format!("header length {len} overflows"))?;
+            (len, 12)
+        }
+        v => return Err(format!("unsupported .npy version {v}.{minor}")),
+    };
+    let data_start = header_start
+        .checked_add(header_len)
+        .filter(|&end| end <= bytes.len())
+        .ok_or(format!(
+            "truncated .npy header: it claims {header_len} bytes, the file has {} after the \
+             preamble",
+            bytes.len() - header_start.min(bytes.len())
+        ))?;
+    // Versions 1 and 2 are latin-1, 3 is UTF-8; every header numpy writes is ASCII.
+    let header = std::str::from_utf8(&bytes[header_start..data_start])
+        .map_err(|_| "header is not ASCII/UTF-8")?;
+    Ok((header, data_start))
+}
+
+/// `(fortran_order, rows, cols)` from the header dict: a little-endian `f4` dtype and a 2-D
+/// shape with at least one column.
+fn parse_header(header: &str) -> std::result::Result<(bool, usize, usize), String> {
+    let trimmed = header.trim_end_matches(['\n', ' ', '\0']);
+    if !(trimmed.starts_with('{') && trimmed.ends_with('}')) {
+        return Err(format!("header is not a {{...}} dict: {:?}", clip(header)));
+    }
+    let descr = dict_value(header, "descr").ok_or("header has no 'descr'")?;
+    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    if descr != "<f4" && descr != "=f4" && descr != "|f4" {
+        return Err(format!("dtype {descr} is not little-endian float32 (<f4)"));
+    }
+    let fortran =
+        match dict_value(header, "fortran_order").ok_or("header has no 'fortran_order'")? {
+            "True" => true,
+            "False" => false,
+            other => return Err(format!("bad fortran_order {other}")),
+        };
+    let shape = dict_value(header, "shape").ok_or("header has no 'shape'")?;
+    let dims: Vec<usize> = shape
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad shape {shape}: {s:?} is not a size that fits in usize"))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let [rows, cols] = dims[..] else {
+        return Err(format!("expected a 2-D matrix, got shape {shape}"));
+    };
+    if cols == 0 {
+        return Err(format!(
+            "shape {shape} has no columns: vectors need a dimension >= 1"
+        ));
+    }
+    Ok((fortran, rows, cols))
+}
+
+/// Column-major `values` (element (i, j) at `j * rows + i`) in row-major order.
+fn to_row_major(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut data = vec![0f32; values.len()];
+    for j in 0..cols {
+        let col = &values[j * rows..(j + 1) * rows];
+        for (i, v) in col.iter().enumerate() {
+            data[i * cols + j] = *v;
+        }
+    }
+    data
 }
 
 /// At most the first 80 characters of `s`, for error messages about headers.

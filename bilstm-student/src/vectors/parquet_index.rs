@@ -73,30 +73,7 @@ fn read_words(
     }
     let max_def = column.max_def_level();
 
-    let claimed = meta.file_metadata().num_rows();
-    let num_rows =
-        usize::try_from(claimed).map_err(|_| err(format!("metadata claims {claimed} rows")))?;
-    let mut group_rows = Vec::with_capacity(reader.num_row_groups());
-    for g in 0..reader.num_row_groups() {
-        let rows = meta.row_group(g).num_rows();
-        group_rows.push(
-            usize::try_from(rows).map_err(|_| err(format!("row group {g} claims {rows} rows")))?,
-        );
-    }
-    let sum = group_rows
-        .iter()
-        .try_fold(0usize, |acc, &r| acc.checked_add(r))
-        .ok_or_else(|| err("row group sizes overflow".into()))?;
-    if sum != num_rows {
-        return Err(err(format!(
-            "metadata claims {num_rows} rows but its row groups hold {sum}"
-        )));
-    }
-    if let Some(expected) = expected_rows.filter(|&e| e != num_rows) {
-        return Err(err(format!(
-            "index has {num_rows} rows but the matrix has {expected}"
-        )));
-    }
+    let (num_rows, group_rows) = row_counts(meta, expected_rows).map_err(err)?;
 
     // Never reserve more than the file could plausibly hold: the count is the file's claim.
     let capacity = num_rows.min(usize::try_from(file_len).unwrap_or(usize::MAX));
@@ -144,4 +121,36 @@ fn read_words(
         }
     }
     Ok(words)
+}
+
+/// The file's row count and its row groups' sizes, checked: non-negative, summing to the total,
+/// and equal to `expected_rows` when the caller knows it.
+fn row_counts(
+    meta: &parquet::file::metadata::ParquetMetaData,
+    expected_rows: Option<usize>,
+) -> std::result::Result<(usize, Vec<usize>), String> {
+    let claimed = meta.file_metadata().num_rows();
+    let num_rows =
+        usize::try_from(claimed).map_err(|_| format!("metadata claims {claimed} rows"))?;
+    let mut group_rows = Vec::with_capacity(meta.num_row_groups());
+    for g in 0..meta.num_row_groups() {
+        let rows = meta.row_group(g).num_rows();
+        group_rows
+            .push(usize::try_from(rows).map_err(|_| format!("row group {g} claims {rows} rows"))?);
+    }
+    let sum = group_rows
+        .iter()
+        .try_fold(0usize, |acc, &r| acc.checked_add(r))
+        .ok_or_else(|| "row group sizes overflow".to_string())?;
+    if sum != num_rows {
+        return Err(format!(
+            "metadata claims {num_rows} rows but its row groups hold {sum}"
+        ));
+    }
+    if let Some(expected) = expected_rows.filter(|&e| e != num_rows) {
+        return Err(format!(
+            "index has {num_rows} rows but the matrix has {expected}"
+        ));
+    }
+    Ok((num_rows, group_rows))
 }

@@ -45,19 +45,7 @@ pub fn read_text_vectors(
         }
         line_no += 1;
         let err = |msg: String| KdError::parse(path, line_no, msg);
-        let line = std::str::from_utf8(&bytes).map_err(|e| {
-            err(format!(
-                "invalid UTF-8 at byte {} of the line",
-                e.valid_up_to() + 1
-            ))
-        })?;
-        let mut text = line
-            .strip_suffix('\n')
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
-            .unwrap_or(line);
-        if line_no == 1 {
-            text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        }
+        let text = line_text(&bytes, line_no == 1).map_err(err)?;
         let mut fields = text.split([' ', '\t']).filter(|f| !f.is_empty());
         let Some(word) = fields.next() else {
             return Err(err("empty line: expected `word v1 ... vD`".into()));
@@ -89,22 +77,7 @@ pub fn read_text_vectors(
         }
         num_vectors += 1;
         let want = wanted.contains(word) && !found.contains_key(word);
-        let mut values = Vec::with_capacity(if want { rest.len() } else { 0 });
-        for (j, v) in rest.iter().enumerate() {
-            let x = v
-                .parse::<f32>()
-                .map_err(|_| err(format!("word {word:?}: {v:?} is not a number")))?;
-            if !x.is_finite() {
-                return Err(err(format!(
-                    "word {word:?}: value {} is {v:?}, which is not a finite f32",
-                    j + 1
-                )));
-            }
-            if want {
-                values.push(x);
-            }
-        }
-        if want {
+        if let Some(values) = parse_values(word, &rest, want).map_err(err)? {
             found.insert(word.to_string(), values);
         }
     }
@@ -123,6 +96,46 @@ pub fn read_text_vectors(
         return Err(KdError::parse(path, 0, "no vectors in file"));
     }
     Ok((dim, found))
+}
+
+/// A line's text without its line ending (LF or CRLF) and, on the first line, a UTF-8
+/// byte-order mark.
+fn line_text(bytes: &[u8], first: bool) -> std::result::Result<&str, String> {
+    let line = std::str::from_utf8(bytes)
+        .map_err(|e| format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1))?;
+    let text = line
+        .strip_suffix('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .unwrap_or(line);
+    Ok(if first {
+        text.strip_prefix('\u{feff}').unwrap_or(text)
+    } else {
+        text
+    })
+}
+
+/// Checks that every value of `word`'s row is a finite `f32`; returns them when `want`.
+fn parse_values(
+    word: &str,
+    rest: &[&str],
+    want: bool,
+) -> std::result::Result<Option<Vec<f32>>, String> {
+    let mut values = Vec::with_capacity(if want { rest.len() } else { 0 });
+    for (j, v) in rest.iter().enumerate() {
+        let x = v
+            .parse::<f32>()
+            .map_err(|_| format!("word {word:?}: {v:?} is not a number"))?;
+        if !x.is_finite() {
+            return Err(format!(
+                "word {word:?}: value {} is {v:?}, which is not a finite f32",
+                j + 1
+            ));
+        }
+        if want {
+            values.push(x);
+        }
+    }
+    Ok(want.then_some(values))
 }
 
 /// A word2vec header `count dim`; `dim` must be at least 1.

@@ -87,6 +87,15 @@ pub struct TeacherStageConfig {
     /// Examples per resumable labelling chunk.
     #[serde(default = "default_label_chunk_size")]
     pub label_chunk_size: usize,
+    /// Labelling cells per transfer set when the run is split into cells (`--list-cells`,
+    /// `--cell K`): each such cell labels whichever chunks no other worker holds, so this many
+    /// array tasks can label one set at once. Changes neither keys nor results (default 1; not
+    /// written to `config.yaml` at its default).
+    #[serde(
+        default = "default_label_shards",
+        skip_serializing_if = "is_default_label_shards"
+    )]
+    pub label_shards: usize,
 }
 
 fn default_label_batch_size() -> usize {
@@ -94,6 +103,12 @@ fn default_label_batch_size() -> usize {
 }
 fn default_label_chunk_size() -> usize {
     20_000
+}
+fn default_label_shards() -> usize {
+    1
+}
+fn is_default_label_shards(n: &usize) -> bool {
+    *n == default_label_shards()
 }
 
 /// Keys a config may not set because the pipeline sets them (`seed` follows the experiment's
@@ -225,6 +240,9 @@ impl ExperimentConfig {
         }
         if self.teacher.label_chunk_size == 0 {
             problems.push("teacher.label_chunk_size: must be >= 1".into());
+        }
+        if self.teacher.label_shards == 0 {
+            problems.push("teacher.label_shards: must be >= 1".into());
         }
         if let Err(e) = self.augment.validate() {
             problems.push(format!("augment: {e}"));

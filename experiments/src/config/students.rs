@@ -144,17 +144,7 @@ impl StudentsConfig {
         for (name, v) in &self.variants {
             let key = format!("students.variants.{name}");
             let before = problems.len();
-            let variant = match ModelName::new(name) {
-                Ok(n) if !n.is_teacher() => Some(n),
-                Ok(_) => {
-                    problems.push(format!("{key}: the name `teacher` is taken by the teacher"));
-                    None
-                }
-                Err(e) => {
-                    problems.push(format!("{key}: {e}"));
-                    None
-                }
-            };
+            let variant = variant_name(&key, name, problems);
             check_combination(&key, v, problems);
             let model: Option<StudentConfig> =
                 overlay(&shared_model, &v.model, &key, "model", problems);
@@ -166,35 +156,14 @@ impl StudentsConfig {
                 }
                 DataSource::Train => None,
             };
-            if let Some(m) = &model {
-                check_model(&key, m, task, problems);
-            }
-            if let Some(t) = &train {
-                check_train(&key, t, problems);
-            }
-            if let Some(a) = &aug {
-                if let Err(e) = a.validate() {
-                    problems.push(format!("{key}.augment: {e}"));
-                }
-            }
-            if let Objective::Distill(loss) = v.objective {
-                if let Err(e) = loss.validate() {
-                    problems.push(format!("{key}.objective: {e}"));
-                }
-            }
+            let resolved = (model.as_ref(), train.as_ref(), aug.as_ref());
+            check_resolved(&key, v, resolved, task, problems);
             let seeds = v
                 .seeds
                 .clone()
                 .or_else(|| self.seeds.clone())
                 .unwrap_or_else(|| vec![seed]);
-            let mut sorted = seeds.clone();
-            sorted.sort_unstable();
-            sorted.dedup();
-            if seeds.is_empty() {
-                problems.push(format!("{key}.seeds: at least one seed is needed"));
-            } else if sorted.len() != seeds.len() {
-                problems.push(format!("{key}.seeds: {seeds:?} repeats a seed"));
-            }
+            check_seeds(&key, &seeds, problems);
             if problems.len() > before {
                 continue;
             }
@@ -218,6 +187,63 @@ impl StudentsConfig {
             }
         }
         runs
+    }
+}
+
+/// The variant's name as a model name (not `teacher`), or a problem line.
+fn variant_name(key: &str, name: &str, problems: &mut Vec<String>) -> Option<ModelName> {
+    match ModelName::new(name) {
+        Ok(n) if !n.is_teacher() => Some(n),
+        Ok(_) => {
+            problems.push(format!("{key}: the name `teacher` is taken by the teacher"));
+            None
+        }
+        Err(e) => {
+            problems.push(format!("{key}: {e}"));
+            None
+        }
+    }
+}
+
+/// Checks a variant's merged model, train and augment blocks and its objective.
+fn check_resolved(
+    key: &str,
+    v: &VariantConfig,
+    (model, train, aug): (
+        Option<&StudentConfig>,
+        Option<&TrainConfig>,
+        Option<&AugmentConfig>,
+    ),
+    task: Task,
+    problems: &mut Vec<String>,
+) {
+    if let Some(m) = model {
+        check_model(key, m, task, problems);
+    }
+    if let Some(t) = train {
+        check_train(key, t, problems);
+    }
+    if let Some(a) = aug {
+        if let Err(e) = a.validate() {
+            problems.push(format!("{key}.augment: {e}"));
+        }
+    }
+    if let Objective::Distill(loss) = v.objective {
+        if let Err(e) = loss.validate() {
+            problems.push(format!("{key}.objective: {e}"));
+        }
+    }
+}
+
+/// A variant's seeds: at least one, none repeated.
+fn check_seeds(key: &str, seeds: &[u64], problems: &mut Vec<String>) {
+    let mut sorted = seeds.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if seeds.is_empty() {
+        problems.push(format!("{key}.seeds: at least one seed is needed"));
+    } else if sorted.len() != seeds.len() {
+        problems.push(format!("{key}.seeds: {seeds:?} repeats a seed"));
     }
 }
 

@@ -3,7 +3,7 @@
 //! every test split (GLUE submission files).
 
 use crate::data::TaskData;
-use crate::names::{label_names, schema_task, ModelName};
+use crate::names::ModelName;
 use crate::results::{DevPredictionRow, LogitRow, MetricRow};
 use anyhow::{bail, Context, Result};
 use bilstm_student::StudentModel;
@@ -53,7 +53,7 @@ pub fn evaluate(
     submissions_dir: &Path,
 ) -> Result<Evaluation> {
     let k = clf.num_classes();
-    let task = schema_task(who.task);
+    let task = who.task;
     let mut out = Evaluation::default();
     let row = |split: Split, metric: Metric, value: f64| MetricRow {
         task,
@@ -149,7 +149,7 @@ pub fn softmax_t_example(
         .unwrap_or(0);
     let pick = &candidates[chosen];
     let logits = &all[chosen * k..(chosen + 1) * k];
-    let names = label_names(task);
+    let names = task.class_names();
     let rows: Vec<LogitRow> = logits
         .iter()
         .enumerate()

@@ -1,13 +1,34 @@
-//! Stage 3: the teacher's logits on every transfer example (resumable by chunk), written with
-//! the examples as `transfer.tsv` in the stage dir.
+//! Stage 3: the teacher's logits on every transfer example, written with the examples as
+//! `transfer.tsv` in the stage dir.
+//!
+//! The logits are computed in chunks (`teacher.label_chunk_size` examples each, files under
+//! `<stage>/chunks/`) that any number of workers share — the serial run's one process, or the
+//! labelling cells of an array job (`--cell K`):
+//!
+//! - a worker holds a **shared** lock on the stage's `.lock` while it labels, and claims a chunk
+//!   by taking its lock file `chunks/chunk-NNNNNN.lock`; a chunk whose `.safetensors` file exists
+//!   is done, one whose lock another live process holds is skipped ([`Held::Skip`], the cells) or
+//!   waited for and then labelled if it is still missing ([`Held::Wait`], the serial run). A
+//!   killed worker's locks go with it (flock), so a rerun picks its chunk up;
+//! - the **join** — every chunk read back, `transfer.tsv` and `done.json` written, `chunks/`
+//!   removed — takes the stage's **exclusive** lock, so it never overlaps a worker, and happens
+//!   once: by the worker that finds every chunk present after its last one, or by a cell that
+//!   needs the labels and finds them all there ([`Labeller::join_if_complete`]).
+//!
+//! A chunk's logits depend only on the teacher, its examples and the batch size, so the joined
+//! logits are the same whichever processes labelled which chunks.
 
-use super::{secs, LabelsSummary};
+use super::{secs, LabelsSummary, TransferSummary};
 use crate::log::RunLog;
 use crate::logln;
-use crate::store::Stage;
+use crate::store::{lock_file, try_lock_file, Stage};
 use anyhow::{bail, Context, Result};
+use bert_teacher::label::{chunk_count, label_chunk, missing_chunks, prepare_work_dir};
 use kd_core::augment::{read_transfer_set, write_transfer_set, TransferExample};
 use kd_core::data::Example;
+use kd_core::progress::example_bar;
+use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// The labelled transfer set: examples and row-major logits.
@@ -20,29 +41,36 @@ pub struct Labelled {
     pub classes: usize,
 }
 
-/// Labels (or finds the cached labels of) `transfer_stage`'s set in `stage`.
-pub fn run(
-    stage: &Stage,
-    transfer_stage: &Stage,
-    teacher: &bert_teacher::Teacher,
-    batch_size: usize,
-    chunk_size: usize,
-    device: tch::Device,
-    log: &RunLog,
-) -> Result<LabelsSummary> {
-    let _lock = stage.lock(|m| logln!(log, "labels: {m}"))?;
-    if let Some(done) = stage.done::<LabelsSummary>()? {
-        logln!(log, "labels: cached ({} examples)", done.examples);
-        return Ok(done);
-    }
-    let (transfer, _) = read_transfer_set(&transfer_stage.dir.join("transfer.tsv"))?;
-    logln!(
-        log,
-        "labels: teacher logits for {} examples",
-        transfer.len()
-    );
-    let t = Instant::now();
-    let examples: Vec<Example> = transfer
+/// What a worker does with a missing chunk whose lock another live process holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Leave it to that process (a labelling cell: the last worker to finish joins).
+    Skip,
+    /// Wait for its lock, then label it if it is still missing (the serial run: the stage is
+    /// finished when it returns).
+    Wait,
+}
+
+/// One labelling stage: the set it labels and how.
+pub struct Labeller<'a> {
+    /// The labels stage.
+    pub stage: &'a Stage,
+    /// The transfer-set stage it labels (finished).
+    pub transfer: &'a Stage,
+    /// Teacher batch size.
+    pub batch_size: usize,
+    /// Examples per chunk.
+    pub chunk_size: usize,
+    /// The task's classes (the teacher's labels).
+    pub classes: usize,
+    /// For the provenance.
+    pub device: tch::Device,
+    /// The run's log.
+    pub log: &'a RunLog,
+}
+
+fn to_examples(transfer: &[TransferExample]) -> Vec<Example> {
+    transfer
         .iter()
         .map(|t| Example {
             text_a: t.text_a.clone(),
@@ -50,35 +78,190 @@ pub fn run(
             label: t.label,
             index: None,
         })
-        .collect();
-    let logits = bert_teacher::label_resumable(
-        teacher,
-        &examples,
-        batch_size,
-        &stage.dir.join("chunks"),
-        chunk_size,
-    )?;
-    let k = teacher.num_labels();
-    write_transfer_set(
-        &stage.dir.join("transfer.tsv"),
-        &transfer,
-        Some((&logits, k)),
-    )?;
-    let seconds = secs(t);
-    let summary = LabelsSummary {
-        examples: transfer.len(),
-        seconds,
-        examples_per_sec: transfer.len() as f64 / seconds.max(1e-9),
-    };
-    stage.finish(&summary, device)?;
-    let _ = std::fs::remove_dir_all(stage.dir.join("chunks"));
-    logln!(
-        log,
-        "labels: {} examples in {:.0} s",
-        transfer.len(),
-        seconds
-    );
-    Ok(summary)
+        .collect()
+}
+
+impl Labeller<'_> {
+    fn chunks_dir(&self) -> PathBuf {
+        self.stage.dir.join("chunks")
+    }
+
+    fn chunk_lock(&self, index: usize) -> PathBuf {
+        self.chunks_dir().join(format!("chunk-{index:06}.lock"))
+    }
+
+    fn read_transfer(&self) -> Result<Vec<TransferExample>> {
+        Ok(read_transfer_set(&self.transfer.dir.join("transfer.tsv"))?.0)
+    }
+
+    /// Labels the chunks this process can claim (loading the teacher only when there is one),
+    /// then joins when every chunk is there. `None`: chunks are still being labelled by other
+    /// workers (with [`Held::Skip`] only), the last of which joins.
+    pub fn run(
+        &self,
+        teacher: &dyn Fn() -> Result<Rc<bert_teacher::Teacher>>,
+        held: Held,
+    ) -> Result<Option<LabelsSummary>> {
+        let log = self.log;
+        let t = Instant::now();
+        let shared = self.stage.lock_shared(|m| logln!(log, "labels: {m}"))?;
+        if let Some(done) = self.stage.done::<LabelsSummary>()? {
+            logln!(log, "labels: cached ({} examples)", done.examples);
+            return Ok(Some(done));
+        }
+        let transfer = self.read_transfer()?;
+        let examples = to_examples(&transfer);
+        let n = examples.len();
+        let dir = self.chunks_dir();
+        let cs = self.chunk_size;
+        let missing = missing_chunks(&dir, n, cs);
+        if !missing.is_empty() {
+            let teacher = teacher()?;
+            logln!(log, "labels: teacher logits for {n} examples");
+            let total = chunk_count(n, cs);
+            if missing.len() < total || held == Held::Skip {
+                logln!(
+                    log,
+                    "labels: {} of {total} chunk(s) of {cs} to label",
+                    missing.len()
+                );
+            }
+            prepare_work_dir(&teacher, &examples, &dir, cs)?;
+            let rows = |i: usize| cs.min(n - i * cs) as u64;
+            let bar = example_bar(missing.iter().map(|&i| rows(i)).sum(), "label", true);
+            let label = |i: usize| -> Result<()> {
+                if !bert_teacher::label::chunk_path(&dir, i).exists() {
+                    label_chunk(&teacher, &examples, self.batch_size, &dir, cs, i)?;
+                }
+                bar.inc(rows(i));
+                Ok(())
+            };
+            let mut busy = Vec::new();
+            for &i in &missing {
+                match try_lock_file(&self.chunk_lock(i))? {
+                    Some(_claim) => label(i)?,
+                    None => busy.push(i),
+                }
+            }
+            match held {
+                Held::Wait => {
+                    for &i in &busy {
+                        let _claim =
+                            lock_file(&self.chunk_lock(i), |m| logln!(log, "labels: {m}"))?;
+                        label(i)?;
+                    }
+                }
+                Held::Skip if !busy.is_empty() => {
+                    logln!(
+                        log,
+                        "labels: chunk(s) {busy:?} are being labelled by other workers"
+                    );
+                }
+                Held::Skip => {}
+            }
+            bar.finish_and_clear();
+        }
+        drop(shared);
+        let left = missing_chunks(&dir, n, cs);
+        if !left.is_empty() {
+            logln!(
+                log,
+                "labels: {} chunk(s) still being labelled elsewhere; the last worker joins",
+                left.len()
+            );
+            return Ok(None);
+        }
+        self.join(t, Some(transfer))
+    }
+
+    /// Whether every chunk is there (the transfer set finished, no chunk file missing), so that
+    /// [`Labeller::join_if_complete`] would finish the stage. Takes no lock.
+    pub fn complete(&self) -> Result<bool> {
+        let Some(t) = self.transfer.done::<TransferSummary>()? else {
+            return Ok(false);
+        };
+        let dir = self.chunks_dir();
+        Ok(dir.join("meta.json").is_file()
+            && missing_chunks(&dir, t.total, self.chunk_size).is_empty())
+    }
+
+    /// Finishes the stage from its chunks when they are all there (what a cell that needs the
+    /// labels does when the last labelling worker could not: it died after its chunk, or its
+    /// view of a shared file system lagged). `None` when the stage is neither finished nor
+    /// complete.
+    pub fn join_if_complete(&self) -> Result<Option<LabelsSummary>> {
+        if let Some(done) = self.stage.done::<LabelsSummary>()? {
+            return Ok(Some(done));
+        }
+        if !self.complete()? {
+            return Ok(None);
+        }
+        self.join(Instant::now(), None)
+    }
+
+    /// The join, under the stage's exclusive lock: every chunk read back (meta.json and shapes
+    /// checked), `transfer.tsv` with the logits, `done.json`, and `chunks/` removed.
+    fn join(
+        &self,
+        started: Instant,
+        transfer: Option<Vec<TransferExample>>,
+    ) -> Result<Option<LabelsSummary>> {
+        let log = self.log;
+        let _lock = self.stage.lock(|m| logln!(log, "labels: {m}"))?;
+        if let Some(done) = self.stage.done::<LabelsSummary>()? {
+            logln!(log, "labels: cached ({} examples)", done.examples);
+            return Ok(Some(done));
+        }
+        let transfer = match transfer {
+            Some(t) => t,
+            None => self.read_transfer()?,
+        };
+        let examples = to_examples(&transfer);
+        let dir = self.chunks_dir();
+        if !missing_chunks(&dir, examples.len(), self.chunk_size).is_empty() {
+            return Ok(None);
+        }
+        let logits = if examples.is_empty() {
+            Vec::new()
+        } else {
+            bert_teacher::label::read_chunks(&examples, &dir, self.chunk_size, self.classes)?
+        };
+        write_transfer_set(
+            &self.stage.dir.join("transfer.tsv"),
+            &transfer,
+            Some((&logits, self.classes)),
+        )?;
+        let seconds = secs(started);
+        let summary = LabelsSummary {
+            examples: transfer.len(),
+            seconds,
+            examples_per_sec: transfer.len() as f64 / seconds.max(1e-9),
+        };
+        self.stage.finish(&summary, self.device)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        logln!(
+            log,
+            "labels: {} examples in {:.0} s",
+            transfer.len(),
+            seconds
+        );
+        Ok(Some(summary))
+    }
+}
+
+/// Labels (or finds the cached labels of) the whole set in this process, sharing its chunks
+/// with any other worker that labels it at the same time.
+pub fn run(
+    labeller: &Labeller,
+    teacher: &dyn Fn() -> Result<Rc<bert_teacher::Teacher>>,
+) -> Result<LabelsSummary> {
+    match labeller.run(teacher, Held::Wait)? {
+        Some(summary) => Ok(summary),
+        None => bail!(
+            "{}: chunks missing after labelling every chunk",
+            labeller.stage.dir.display()
+        ),
+    }
 }
 
 /// Reads a finished labelling stage's set, checking its width against the task.

@@ -1,7 +1,8 @@
 //! The stage bodies the pipeline runs, one file each: [`teacher`] fine-tuning, the [`transfer`]
 //! set, its [`labels`], the [`student`]s, and the [`evaluate`] step. Each stage takes its lock,
 //! returns its cached summary when `done.json` is there, else does (or resumes) its work inside
-//! its store directory and finishes it.
+//! its store directory and finishes it. (The labelling stage is shared by any number of workers
+//! at once, each labelling the chunks it claims; see [`labels`].)
 //!
 //! Each stage has a version constant that is part of its key: bump it when a change to the code
 //! changes what the stage produces, so that the store stops serving the old result.

@@ -34,92 +34,112 @@ fn example(text_a: &str, text_b: Option<&String>) -> StudentExample {
     }
 }
 
-/// The training examples of `run`.
+/// The training examples of `run`: its `data` with the targets its `targets` names.
 pub fn training_examples(run: &StudentRun, src: &Sources) -> Result<Vec<StudentExample>> {
     let alpha = match run.train.objective {
         Objective::Distill(loss) => loss.alpha,
         Objective::Hard => 1.0,
     };
     match run.data {
-        DataSource::Train => {
-            let teacher = if run.targets.needs_teacher() {
-                let base = src
-                    .base
-                    .ok_or_else(|| anyhow::anyhow!("{}: no labelled originals", run.variant))?;
-                let k = base.classes;
-                let mut z = vec![f32::NAN; src.train.len() * k];
-                let mut seen = 0;
-                for (t, row) in base.examples.iter().zip(base.logits.chunks(k)) {
-                    if t.aug == 0 && t.orig_id < src.train.len() {
-                        z[t.orig_id * k..(t.orig_id + 1) * k].copy_from_slice(row);
-                        seen += 1;
-                    }
-                }
-                if seen != src.train.len() {
-                    bail!(
-                        "the labelled transfer set holds {seen} originals, the training set {}",
-                        src.train.len()
-                    );
-                }
-                Some((z, k))
-            } else {
-                None
-            };
-            Ok(src
-                .train
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let mut s = example(&e.text_a, e.text_b.as_ref());
-                    match (run.targets, &teacher) {
-                        (TargetKind::TeacherArgmax, Some((z, k))) => {
-                            s.label = Some(argmax(&z[i * k..(i + 1) * k], *k)[0]);
-                        }
-                        (TargetKind::TeacherLogits, Some((z, k))) => {
-                            s.label = e.label;
-                            s.teacher_logits = Some(z[i * k..(i + 1) * k].to_vec());
-                        }
-                        _ => s.label = e.label,
-                    }
-                    s
-                })
-                .collect())
-        }
+        DataSource::Train => train_examples(run, src),
         DataSource::Transfer => {
             let set = src
                 .transfer
                 .ok_or_else(|| anyhow::anyhow!("{}: no labelled transfer set", run.variant))?;
-            let k = set.classes;
-            let mut out = Vec::with_capacity(set.examples.len());
-            for (t, z) in set.examples.iter().zip(set.logits.chunks(k)) {
-                let mut s = example(&t.text_a, t.text_b.as_ref());
-                let gold = if t.aug == 0 {
-                    t.label
-                } else {
-                    src.train.get(t.orig_id).and_then(|e| e.label)
-                };
-                match run.targets {
-                    TargetKind::Inherited => s.label = gold,
-                    TargetKind::TeacherArgmax => s.label = Some(argmax(z, k)[0]),
-                    TargetKind::TeacherLogits => {
-                        s.teacher_logits = Some(z.to_vec());
-                        // The hard term (alpha > 0): gold on originals, the teacher's decision
-                        // on copies. At alpha = 0 no label is read.
-                        if alpha > 0.0 {
-                            s.label = if t.aug == 0 && t.label.is_some() {
-                                t.label
-                            } else {
-                                Some(argmax(z, k)[0])
-                            };
-                        }
-                    }
-                    TargetKind::Gold => bail!("{}: gold targets on transfer data", run.variant),
-                }
-                out.push(s);
-            }
-            Ok(out)
+            transfer_examples(run, set, src.train, alpha)
         }
     }
+}
+
+/// The task's training set with gold labels, or with the teacher's logits or decisions on the
+/// originals of the shared labelled set (`data: train`).
+fn train_examples(run: &StudentRun, src: &Sources) -> Result<Vec<StudentExample>> {
+    let teacher = if run.targets.needs_teacher() {
+        let base = src
+            .base
+            .ok_or_else(|| anyhow::anyhow!("{}: no labelled originals", run.variant))?;
+        Some((
+            teacher_logits_on_train(base, src.train.len())?,
+            base.classes,
+        ))
+    } else {
+        None
+    };
+    Ok(src
+        .train
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut s = example(&e.text_a, e.text_b.as_ref());
+            match (run.targets, &teacher) {
+                (TargetKind::TeacherArgmax, Some((z, k))) => {
+                    s.label = Some(argmax(&z[i * k..(i + 1) * k], *k)[0]);
+                }
+                (TargetKind::TeacherLogits, Some((z, k))) => {
+                    s.label = e.label;
+                    s.teacher_logits = Some(z[i * k..(i + 1) * k].to_vec());
+                }
+                _ => s.label = e.label,
+            }
+            s
+        })
+        .collect())
+}
+
+/// Row-major teacher logits of the `n` training examples, from the originals (`aug == 0`) of a
+/// labelled transfer set; every original must be there.
+fn teacher_logits_on_train(base: &Labelled, n: usize) -> Result<Vec<f32>> {
+    let k = base.classes;
+    let mut z = vec![f32::NAN; n * k];
+    let mut seen = 0;
+    for (t, row) in base.examples.iter().zip(base.logits.chunks(k)) {
+        if t.aug == 0 && t.orig_id < n {
+            z[t.orig_id * k..(t.orig_id + 1) * k].copy_from_slice(row);
+            seen += 1;
+        }
+    }
+    if seen != n {
+        bail!("the labelled transfer set holds {seen} originals, the training set {n}");
+    }
+    Ok(z)
+}
+
+/// The labelled transfer set with the targets `run.targets` names (`data: transfer`).
+fn transfer_examples(
+    run: &StudentRun,
+    set: &Labelled,
+    train: &[Example],
+    alpha: f64,
+) -> Result<Vec<StudentExample>> {
+    let k = set.classes;
+    let mut out = Vec::with_capacity(set.examples.len());
+    for (t, z) in set.examples.iter().zip(set.logits.chunks(k)) {
+        let mut s = example(&t.text_a, t.text_b.as_ref());
+        let gold = if t.aug == 0 {
+            t.label
+        } else {
+            train.get(t.orig_id).and_then(|e| e.label)
+        };
+        match run.targets {
+            TargetKind::Inherited => s.label = gold,
+            TargetKind::TeacherArgmax => s.label = Some(argmax(z, k)[0]),
+            TargetKind::TeacherLogits => {
+                s.teacher_logits = Some(z.to_vec());
+                // The hard term (alpha > 0): gold on originals, the teacher's decision
+                // on copies. At alpha = 0 no label is read.
+                if alpha > 0.0 {
+                    s.label = if t.aug == 0 && t.label.is_some() {
+                        t.label
+                    } else {
+                        Some(argmax(z, k)[0])
+                    };
+                }
+            }
+            TargetKind::Gold => bail!("{}: gold targets on transfer data", run.variant),
+        }
+        out.push(s);
+    }
+    Ok(out)
 }
 
 /// Trains (or returns the cached) student `run` in `stage`.

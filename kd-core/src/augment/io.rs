@@ -114,7 +114,22 @@ pub fn read_transfer_set(path: &Path) -> Result<(Vec<TransferExample>, Option<(V
         ));
     }
     let file = TsvFile::from_bytes(path, bytes)?;
-    let columns = file.header();
+    let num_classes = logit_columns(path, file.header())?;
+    let mut examples = Vec::with_capacity(file.num_rows());
+    let mut logits = Vec::with_capacity(file.num_rows() * num_classes);
+    for row in file.rows() {
+        let row = row?;
+        let (example, values) =
+            parse_row(&row.fields).map_err(|msg| KdError::parse(path, row.line, msg))?;
+        examples.push(example);
+        logits.extend(values);
+    }
+    let logits = (num_classes > 0).then_some((logits, num_classes));
+    Ok((examples, logits))
+}
+
+/// Checks the header (the fixed columns, then `logit_0..logit_{k-1}`); returns `k`.
+fn logit_columns(path: &Path, columns: &[String]) -> Result<usize> {
     if columns.len() < COLUMNS.len() || columns[..COLUMNS.len()] != COLUMNS {
         return Err(KdError::parse(
             path,
@@ -126,7 +141,6 @@ pub fn read_transfer_set(path: &Path) -> Result<(Vec<TransferExample>, Option<(V
             ),
         ));
     }
-    let num_classes = columns.len() - COLUMNS.len();
     for (k, name) in columns[COLUMNS.len()..].iter().enumerate() {
         if *name != format!("logit_{k}") {
             return Err(KdError::parse(
@@ -139,53 +153,48 @@ pub fn read_transfer_set(path: &Path) -> Result<(Vec<TransferExample>, Option<(V
             ));
         }
     }
+    Ok(columns.len() - COLUMNS.len())
+}
 
-    let mut examples = Vec::with_capacity(file.num_rows());
-    let mut logits = Vec::with_capacity(file.num_rows() * num_classes);
-    for row in file.rows() {
-        let row = row?;
-        let err = |msg: String| KdError::parse(path, row.line, msg);
-        let fields = &row.fields;
-        let orig_id: usize = fields[0].parse().map_err(|_| {
-            err(format!(
-                "orig_id {:?} is not a non-negative integer",
-                fields[0]
-            ))
-        })?;
-        let aug: u32 = fields[1]
-            .parse()
-            .map_err(|_| err(format!("aug {:?} is not a non-negative integer", fields[1])))?;
-        let mode: AugMode = fields[2].parse().map_err(err)?;
-        if (aug == 0) != (mode == AugMode::Original) {
-            return Err(err(format!(
-                "aug {aug} with mode {mode}: aug is 0 exactly for originals"
-            )));
-        }
-        let label = match fields[3] {
-            "" => None,
-            s => Some(
-                s.parse()
-                    .map_err(|_| err(format!("label {s:?} is not a class index")))?,
-            ),
-        };
-        for (k, s) in fields[COLUMNS.len()..].iter().enumerate() {
-            let v: f32 = s
-                .parse()
-                .map_err(|_| err(format!("logit_{k} {s:?} is not a number")))?;
-            if !v.is_finite() {
-                return Err(err(format!("logit_{k} is {v}")));
-            }
-            logits.push(v);
-        }
-        examples.push(TransferExample {
-            orig_id,
-            aug,
-            mode,
-            label,
-            text_a: fields[4].to_string(),
-            text_b: (!fields[5].is_empty()).then(|| fields[5].to_string()),
-        });
+/// One data row of a transfer-set file: the example and its logits (none in an unlabelled file).
+fn parse_row(fields: &[&str]) -> std::result::Result<(TransferExample, Vec<f32>), String> {
+    let field = |i: usize| fields[i];
+    let orig_id: usize = field(0)
+        .parse()
+        .map_err(|_| format!("orig_id {:?} is not a non-negative integer", field(0)))?;
+    let aug: u32 = field(1)
+        .parse()
+        .map_err(|_| format!("aug {:?} is not a non-negative integer", field(1)))?;
+    let mode: AugMode = field(2).parse()?;
+    if (aug == 0) != (mode == AugMode::Original) {
+        return Err(format!(
+            "aug {aug} with mode {mode}: aug is 0 exactly for originals"
+        ));
     }
-    let logits = (num_classes > 0).then_some((logits, num_classes));
-    Ok((examples, logits))
+    let label = match field(3) {
+        "" => None,
+        s => Some(
+            s.parse()
+                .map_err(|_| format!("label {s:?} is not a class index"))?,
+        ),
+    };
+    let mut logits = Vec::with_capacity(fields.len() - COLUMNS.len());
+    for (k, s) in fields[COLUMNS.len()..].iter().enumerate() {
+        let v: f32 = s
+            .parse()
+            .map_err(|_| format!("logit_{k} {s:?} is not a number"))?;
+        if !v.is_finite() {
+            return Err(format!("logit_{k} is {v}"));
+        }
+        logits.push(v);
+    }
+    let example = TransferExample {
+        orig_id,
+        aug,
+        mode,
+        label,
+        text_a: field(4).to_string(),
+        text_b: (!field(5).is_empty()).then(|| field(5).to_string()),
+    };
+    Ok((example, logits))
 }

@@ -122,59 +122,17 @@ pub fn build_transfer_set(
         }),
         tagger.classes().len(),
     );
-
-    let mut stats = TransferStats {
-        originals: examples.len(),
-        ..TransferStats::default()
-    };
-    let mut seen: HashSet<(String, Option<String>)> =
-        HashSet::with_capacity(examples.len() * (cfg.n_iter + 1));
-    let mut rows: Vec<TransferExample> = Vec::with_capacity(examples.len() * (cfg.n_iter / 2 + 1));
-    for (orig_id, (ex, (a, b))) in examples.iter().zip(&tagged).enumerate() {
-        seen.insert((a.text(), b.as_ref().map(Tagged::text)));
-        rows.push(TransferExample {
-            orig_id,
-            aug: 0,
-            mode: AugMode::Original,
-            text_a: ex.text_a.clone(),
-            text_b: ex.text_b.clone(),
-            label: ex.label,
-        });
-    }
-
+    let mut set = Dedup::with_originals(examples, &tagged, cfg.n_iter);
     let mut done = 0;
     for (chunk_index, chunk) in tagged.chunks(CHUNK).enumerate() {
         let first_id = chunk_index * CHUNK;
-        let candidates: Vec<Vec<(AugMode, String, Option<String>)>> = chunk
+        let candidates: Vec<Vec<Candidate>> = chunk
             .par_iter()
             .enumerate()
             .map(|(k, (a, b))| augment_example(first_id + k, a, b.as_ref(), &unigrams, cfg))
             .collect();
         for (k, copies) in candidates.into_iter().enumerate() {
-            let orig_id = first_id + k;
-            let (a, b) = &tagged[orig_id];
-            let original = (a.text(), b.as_ref().map(Tagged::text));
-            let mut aug = 0;
-            for (mode, text_a, text_b) in copies {
-                stats.generated += 1;
-                let key = (text_a, text_b);
-                if key == original {
-                    stats.dropped_copies += 1;
-                } else if seen.contains(&key) {
-                    stats.dropped_duplicates += 1;
-                } else {
-                    aug += 1;
-                    seen.insert(key.clone());
-                    rows.push(TransferExample {
-                        orig_id,
-                        aug,
-                        mode,
-                        text_a: key.0,
-                        text_b: key.1,
-                        label: None,
-                    });
-                }
-            }
+            set.add_copies(first_id + k, &tagged[first_id + k], copies);
         }
         done += chunk.len();
         if let Some(report) = progress {
@@ -182,9 +140,81 @@ pub fn build_transfer_set(
         }
     }
     Ok(TransferSet {
-        examples: rows,
-        stats,
+        examples: set.rows,
+        stats: set.stats,
     })
+}
+
+/// A generated copy: its mode and its sentence(s).
+type Candidate = (AugMode, String, Option<String>);
+
+/// The rows kept so far and every (text_a, text_b) they hold, for dropping duplicates.
+struct Dedup {
+    seen: HashSet<(String, Option<String>)>,
+    rows: Vec<TransferExample>,
+    stats: TransferStats,
+}
+
+impl Dedup {
+    /// Every original, with its gold label, in order.
+    fn with_originals(
+        examples: &[Example],
+        tagged: &[(Tagged, Option<Tagged>)],
+        n_iter: usize,
+    ) -> Self {
+        let mut set = Dedup {
+            seen: HashSet::with_capacity(examples.len() * (n_iter + 1)),
+            rows: Vec::with_capacity(examples.len() * (n_iter / 2 + 1)),
+            stats: TransferStats {
+                originals: examples.len(),
+                ..TransferStats::default()
+            },
+        };
+        for (orig_id, (ex, (a, b))) in examples.iter().zip(tagged).enumerate() {
+            set.seen.insert((a.text(), b.as_ref().map(Tagged::text)));
+            set.rows.push(TransferExample {
+                orig_id,
+                aug: 0,
+                mode: AugMode::Original,
+                text_a: ex.text_a.clone(),
+                text_b: ex.text_b.clone(),
+                label: ex.label,
+            });
+        }
+        set
+    }
+
+    /// Keeps each of `orig_id`'s copies that differs from its original and from every row so
+    /// far, numbering the kept ones 1, 2, ...
+    fn add_copies(
+        &mut self,
+        orig_id: usize,
+        (a, b): &(Tagged, Option<Tagged>),
+        copies: Vec<Candidate>,
+    ) {
+        let original = (a.text(), b.as_ref().map(Tagged::text));
+        let mut aug = 0;
+        for (mode, text_a, text_b) in copies {
+            self.stats.generated += 1;
+            let key = (text_a, text_b);
+            if key == original {
+                self.stats.dropped_copies += 1;
+            } else if self.seen.contains(&key) {
+                self.stats.dropped_duplicates += 1;
+            } else {
+                aug += 1;
+                self.seen.insert(key.clone());
+                self.rows.push(TransferExample {
+                    orig_id,
+                    aug,
+                    mode,
+                    text_a: key.0,
+                    text_b: key.1,
+                    label: None,
+                });
+            }
+        }
+    }
 }
 
 /// The `n_iter` candidates of one example, from its own RNG.
@@ -194,7 +224,7 @@ fn augment_example(
     b: Option<&Tagged>,
     unigrams: &TagUnigrams,
     cfg: &AugmentConfig,
-) -> Vec<(AugMode, String, Option<String>)> {
+) -> Vec<Candidate> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(orig_id as u64);
     let mut augment =

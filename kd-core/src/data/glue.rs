@@ -20,16 +20,21 @@ use super::{Example, Task};
 use crate::{KdError, Result};
 use std::path::{Path, PathBuf};
 
-/// The column names of one task's files.
-struct Columns {
-    text_a: &'static str,
-    text_b: Option<&'static str>,
-    label: &'static str,
-    /// Index column names, in order of preference.
-    index: &'static [&'static str],
+/// The column names of one task's GLUE files (found by name, so column order does not matter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Columns {
+    /// The sentence (SST-2 `sentence`) or the pair's first sentence.
+    pub text_a: &'static str,
+    /// The pair's second sentence.
+    pub text_b: Option<&'static str>,
+    /// The gold label (absent from test files).
+    pub label: &'static str,
+    /// Index column names, in order of preference (QQP's test file says `id`).
+    pub index: &'static [&'static str],
 }
 
-fn columns(task: Task) -> Columns {
+/// The columns [`load_split`] reads for `task`.
+pub fn columns(task: Task) -> Columns {
     match task {
         Task::Sst2 => Columns {
             text_a: "sentence",

@@ -8,46 +8,13 @@ mod glue;
 mod submission;
 pub mod tsv;
 
-pub use glue::{load_split, load_split_file, parse_label, task_files, SplitFile, TaskFiles};
+pub use glue::{
+    columns, load_split, load_split_file, parse_label, task_files, Columns, SplitFile, TaskFiles,
+};
 pub use submission::{read_submission, submission_name, write_submission};
 
-/// A GLUE task this project knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    /// Stanford Sentiment Treebank, binary (single sentences).
-    Sst2,
-    /// Quora Question Pairs (pairs; reported as F1/accuracy).
-    Qqp,
-    /// MultiNLI (pairs; matched and mismatched dev).
-    Mnli,
-}
-
-impl Task {
-    /// Label names in class-index order, as GLUE's submission files spell them.
-    pub fn label_names(self) -> &'static [&'static str] {
-        match self {
-            Task::Sst2 | Task::Qqp => &["0", "1"],
-            Task::Mnli => &["contradiction", "entailment", "neutral"],
-        }
-    }
-    /// Number of classes.
-    pub fn num_classes(self) -> usize {
-        self.label_names().len()
-    }
-    /// Whether examples are sentence pairs.
-    pub fn is_pair(self) -> bool {
-        !matches!(self, Task::Sst2)
-    }
-    /// GLUE's folder / submission-file name (`SST-2`, `QQP`, `MNLI`).
-    pub fn glue_name(self) -> &'static str {
-        match self {
-            Task::Sst2 => "SST-2",
-            Task::Qqp => "QQP",
-            Task::Mnli => "MNLI",
-        }
-    }
-}
+/// A GLUE task this project knows (defined once, in `kd-schema`, for every crate).
+pub use kd_schema::Task;
 
 /// One example: a sentence or a sentence pair, with its gold label when the split has one.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //!
 //! The procedure, exactly:
 //! 1. Take the seeds both models have, S (the others are left out of the difference).
-//! 2. For each dev example i, d_i = (1/|S|) Σ_{s∈S} (correct_variant[s][i] − correct_baseline[s][i]),
+//! 2. For each dev example i, d_i = (1/|S|) Σ_{s∈S} (`correct_variant[s][i]` − `correct_baseline[s][i]`),
 //!    so the observed difference, in accuracy points, is 100 · mean_i d_i: the accuracy
 //!    difference averaged over the common seeds.
 //! 3. Draw B resamples (10,000 by default); each draws n example indices uniformly with

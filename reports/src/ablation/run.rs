@@ -77,129 +77,24 @@ impl AblationRun {
 
     /// Loads and cross-checks the three files of `dir`.
     pub fn load(dir: &Path) -> Result<AblationRun> {
-        let vpath = Self::variants_path(dir);
-        let variants = read_unique(&vpath, |r: &VariantRow| r.model.clone())?
-            .ok_or_else(|| ReportError::io(&vpath, std::io::ErrorKind::NotFound.into()))?;
-        let Some((_, first)) = variants.first() else {
-            return Err(ReportError::parse(&vpath, 1, "no variants"));
+        let variants = read_variants(&Self::variants_path(dir))?;
+        // `read_variants` rejects an empty file and a second task or config.
+        let (task, config) = (variants[0].task, variants[0].config.clone());
+        let grid = Grid {
+            task,
+            config: &config,
+            variants: &variants,
         };
-        let (task, config) = (first.task, first.config.clone());
-        let mut baseline_line: Option<usize> = None;
-        for (line, v) in &variants {
-            if v.task != task || v.config != config {
-                return Err(ReportError::parse(
-                    &vpath,
-                    *line,
-                    format!(
-                        "task/config `{}`/`{}` differs from line 2's `{}`/`{config}`",
-                        v.task, v.config, task
-                    ),
-                ));
-            }
-            if v.baseline {
-                if let Some(first) = baseline_line {
-                    return Err(ReportError::parse(
-                        &vpath,
-                        *line,
-                        format!("a second baseline (line {first} is one)"),
-                    ));
-                }
-                baseline_line = Some(*line);
-            }
-        }
-        if baseline_line.is_none() {
-            return Err(ReportError::Invalid {
-                path: vpath,
-                msg: "no variant has baseline = true".into(),
-            });
-        }
-        let variants: Vec<VariantRow> = variants.into_iter().map(|(_, v)| v).collect();
-        let known = |m: &ModelName| m.is_teacher() || variants.iter().any(|v| v.model == *m);
-
         let mpath = Self::metrics_path(dir);
-        let metrics = read_unique(&mpath, |r: &MetricRow| {
-            (r.model.clone(), r.split, r.metric, r.seed, r.config.clone())
-        })?
-        .ok_or_else(|| ReportError::io(&mpath, std::io::ErrorKind::NotFound.into()))?;
-        for (line, r) in &metrics {
-            if r.task != task || r.config != config {
-                return Err(ReportError::parse(
-                    &mpath,
-                    *line,
-                    format!(
-                        "task/config `{}`/`{}`, variants.csv says `{task}`/`{config}`",
-                        r.task, r.config
-                    ),
-                ));
-            }
-            if !known(&r.model) {
-                return Err(ReportError::parse(
-                    &mpath,
-                    *line,
-                    format!("model `{}` is not in variants.csv", r.model),
-                ));
-            }
-        }
-
+        let metrics = read_metrics(&mpath, &grid)?;
         let split = task.primary_dev_split();
         let ppath = Self::predictions_path(dir);
-        let (correct, lines) = read_predictions(&ppath, task, &config, split, &known)?;
-
+        let (correct, lines) = read_predictions(&ppath, &grid, split)?;
         // The table's accuracies (metrics.csv) and the bootstrap's (dev_predictions.csv) must
         // describe the same predictions.
-        for (line, r) in &metrics {
-            if r.split != split || r.metric != Metric::Accuracy {
-                continue;
-            }
-            let Some(c) = correct
-                .get(&r.model)
-                .and_then(|by_seed| by_seed.get(&r.seed))
-            else {
-                return Err(ReportError::parse(
-                    &mpath,
-                    *line,
-                    format!(
-                        "no predictions for model `{}` seed {} in {}",
-                        r.model,
-                        r.seed,
-                        ppath.display()
-                    ),
-                ));
-            };
-            let acc = 100.0 * c.iter().filter(|&&ok| ok).count() as f64 / c.len() as f64;
-            if (acc - r.value).abs() > ACCURACY_TOLERANCE {
-                return Err(ReportError::parse(
-                    &mpath,
-                    *line,
-                    format!(
-                        "accuracy {} but {} gives {acc} for model `{}` seed {}",
-                        r.value,
-                        ppath.display(),
-                        r.model,
-                        r.seed
-                    ),
-                ));
-            }
-        }
-        for ((model, seed), line) in &lines {
-            let has_metric = metrics.iter().any(|(_, r)| {
-                r.model == *model
-                    && r.seed == *seed
-                    && r.split == split
-                    && r.metric == Metric::Accuracy
-            });
-            if !has_metric {
-                return Err(ReportError::parse(
-                    &ppath,
-                    *line,
-                    format!(
-                        "model `{model}` seed {seed} has predictions but no {} accuracy in {}",
-                        split.id(),
-                        mpath.display()
-                    ),
-                ));
-            }
-        }
+        let files = (mpath.as_path(), ppath.as_path());
+        check_accuracies_match(&metrics, &correct, split, files)?;
+        check_predictions_have_accuracy(&lines, &metrics, split, files)?;
         Ok(AblationRun {
             name: dir
                 .file_name()
@@ -216,6 +111,173 @@ impl AblationRun {
     }
 }
 
+fn not_found(path: &Path) -> ReportError {
+    ReportError::io(path, std::io::ErrorKind::NotFound.into())
+}
+
+/// Reads `variants.csv`: at least one variant, one task and config throughout, one baseline.
+fn read_variants(path: &Path) -> Result<Vec<VariantRow>> {
+    let variants = read_unique(path, |r: &VariantRow| r.model.clone())?
+        .ok_or_else(|| not_found(path))?;
+    let Some((_, first)) = variants.first() else {
+        return Err(ReportError::parse(path, 1, "no variants"));
+    };
+    let (task, config) = (first.task, &first.config);
+    let mut baseline_line: Option<usize> = None;
+    for (line, v) in &variants {
+        if v.task != task || v.config != *config {
+            return Err(ReportError::parse(
+                path,
+                *line,
+                format!(
+                    "task/config `{}`/`{}` differs from line 2's `{}`/`{config}`",
+                    v.task, v.config, task
+                ),
+            ));
+        }
+        if v.baseline {
+            if let Some(first) = baseline_line {
+                return Err(ReportError::parse(
+                    path,
+                    *line,
+                    format!("a second baseline (line {first} is one)"),
+                ));
+            }
+            baseline_line = Some(*line);
+        }
+    }
+    if baseline_line.is_none() {
+        return Err(ReportError::Invalid {
+            path: path.to_path_buf(),
+            msg: "no variant has baseline = true".into(),
+        });
+    }
+    Ok(variants.into_iter().map(|(_, v)| v).collect())
+}
+
+/// What every row of `metrics.csv` and `dev_predictions.csv` must agree with: the task and
+/// config of `variants.csv`, and a model that is the teacher or one of its variants.
+struct Grid<'a> {
+    task: Task,
+    config: &'a str,
+    variants: &'a [VariantRow],
+}
+
+impl Grid<'_> {
+    /// Checks the row at `path:line` (its task, config and model) against the grid.
+    fn check(
+        &self,
+        path: &Path,
+        line: usize,
+        task: Task,
+        config: &str,
+        model: &ModelName,
+    ) -> Result<()> {
+        if task != self.task || config != self.config {
+            return Err(ReportError::parse(
+                path,
+                line,
+                format!(
+                    "task/config `{task}`/`{config}`, variants.csv says `{}`/`{}`",
+                    self.task, self.config
+                ),
+            ));
+        }
+        let known = model.is_teacher() || self.variants.iter().any(|v| v.model == *model);
+        if !known {
+            return Err(ReportError::parse(
+                path,
+                line,
+                format!("model `{model}` is not in variants.csv"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Reads `metrics.csv`, each row checked against the grid; rows keep their lines.
+fn read_metrics(path: &Path, grid: &Grid<'_>) -> Result<Vec<(usize, MetricRow)>> {
+    let metrics = read_unique(path, |r: &MetricRow| {
+        (r.model.clone(), r.split, r.metric, r.seed, r.config.clone())
+    })?
+    .ok_or_else(|| not_found(path))?;
+    for (line, r) in &metrics {
+        grid.check(path, *line, r.task, &r.config, &r.model)?;
+    }
+    Ok(metrics)
+}
+
+/// Every `split` accuracy of `metrics.csv` has predictions, and they give that accuracy.
+/// `files` is (metrics.csv, dev_predictions.csv), for the messages.
+fn check_accuracies_match(
+    metrics: &[(usize, MetricRow)],
+    correct: &BTreeMap<ModelName, Correctness>,
+    split: Split,
+    (mpath, ppath): (&Path, &Path),
+) -> Result<()> {
+    for (line, r) in metrics {
+        if r.split != split || r.metric != Metric::Accuracy {
+            continue;
+        }
+        let Some(c) = correct
+            .get(&r.model)
+            .and_then(|by_seed| by_seed.get(&r.seed))
+        else {
+            return Err(ReportError::parse(
+                mpath,
+                *line,
+                format!(
+                    "no predictions for model `{}` seed {} in {}",
+                    r.model,
+                    r.seed,
+                    ppath.display()
+                ),
+            ));
+        };
+        let acc = 100.0 * c.iter().filter(|&&ok| ok).count() as f64 / c.len() as f64;
+        if (acc - r.value).abs() > ACCURACY_TOLERANCE {
+            return Err(ReportError::parse(
+                mpath,
+                *line,
+                format!(
+                    "accuracy {} but {} gives {acc} for model `{}` seed {}",
+                    r.value,
+                    ppath.display(),
+                    r.model,
+                    r.seed
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every (model, seed) with predictions has a `split` accuracy in `metrics.csv`.
+fn check_predictions_have_accuracy(
+    lines: &PredictionLines,
+    metrics: &[(usize, MetricRow)],
+    split: Split,
+    (mpath, ppath): (&Path, &Path),
+) -> Result<()> {
+    for ((model, seed), line) in lines {
+        let has_metric = metrics.iter().any(|(_, r)| {
+            r.model == *model && r.seed == *seed && r.split == split && r.metric == Metric::Accuracy
+        });
+        if !has_metric {
+            return Err(ReportError::parse(
+                ppath,
+                *line,
+                format!(
+                    "model `{model}` seed {seed} has predictions but no {} accuracy in {}",
+                    split.id(),
+                    mpath.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 type PredictionLines = BTreeMap<(ModelName, u64), usize>;
 
 /// Reads `dev_predictions.csv` into per-model, per-seed correctness on `split`, checking that
@@ -223,37 +285,36 @@ type PredictionLines = BTreeMap<(ModelName, u64), usize>;
 /// Also returns each (model, seed)'s first line, for later messages.
 fn read_predictions(
     path: &Path,
-    task: Task,
-    config: &str,
+    grid: &Grid<'_>,
     split: Split,
-    known: &dyn Fn(&ModelName) -> bool,
 ) -> Result<(BTreeMap<ModelName, Correctness>, PredictionLines)> {
     let rows = read_lines_from::<DevPredictionRow, _>(path, open(path)?)?;
-    let mut by_run: BTreeMap<(ModelName, u64), BTreeMap<usize, (usize, bool)>> = BTreeMap::new();
-    let mut labels: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
-    let mut first_line: PredictionLines = BTreeMap::new();
+    let mut tally = Tally::default();
     for (line, r) in rows {
-        if r.task != task || r.config != config {
-            return Err(ReportError::parse(
-                path,
-                line,
-                format!(
-                    "task/config `{}`/`{}`, variants.csv says `{task}`/`{config}`",
-                    r.task, r.config
-                ),
-            ));
+        grid.check(path, line, r.task, &r.config, &r.model)?;
+        if r.split == split {
+            tally.add(path, line, &r)?;
         }
-        if !known(&r.model) {
-            return Err(ReportError::parse(
-                path,
-                line,
-                format!("model `{}` is not in variants.csv", r.model),
-            ));
-        }
-        if r.split != split {
-            continue;
-        }
-        match labels.get(&r.example) {
+    }
+    tally.finish(path, split)
+}
+
+/// The predictions of one split read so far.
+#[derive(Default)]
+struct Tally {
+    /// Per (model, seed), per example: its line and whether the prediction was right.
+    by_run: BTreeMap<(ModelName, u64), BTreeMap<usize, (usize, bool)>>,
+    /// Per example: its gold label and the line that first gave it.
+    labels: BTreeMap<usize, (usize, usize)>,
+    /// Each (model, seed)'s first line.
+    first_line: PredictionLines,
+}
+
+impl Tally {
+    /// Adds the row at `path:line`: its label must agree with earlier rows' for that example,
+    /// and its (model, seed) must not have predicted that example yet.
+    fn add(&mut self, path: &Path, line: usize, r: &DevPredictionRow) -> Result<()> {
+        match self.labels.get(&r.example) {
             Some(&(label, at)) if label != r.label => {
                 return Err(ReportError::parse(
                     path,
@@ -266,12 +327,12 @@ fn read_predictions(
             }
             Some(_) => {}
             None => {
-                labels.insert(r.example, (r.label, line));
+                self.labels.insert(r.example, (r.label, line));
             }
         }
         let key = (r.model.clone(), r.seed);
-        first_line.entry(key.clone()).or_insert(line);
-        let seen = by_run.entry(key).or_default();
+        self.first_line.entry(key.clone()).or_insert(line);
+        let seen = self.by_run.entry(key).or_default();
         if let Some(&(at, _)) = seen.get(&r.example) {
             return Err(ReportError::parse(
                 path,
@@ -283,35 +344,50 @@ fn read_predictions(
             ));
         }
         seen.insert(r.example, (line, r.label == r.prediction));
+        Ok(())
     }
-    let n = labels.len();
-    if let Some((&last, _)) = labels.last_key_value() {
-        if last + 1 != n {
-            let missing = (0..n).find(|i| !labels.contains_key(i)).unwrap_or(0);
-            return Err(ReportError::Invalid {
-                path: path.to_path_buf(),
-                msg: format!(
-                    "{} example {missing} has no prediction (examples run to {last})",
-                    split.id()
-                ),
-            });
+
+    /// The number of examples, once they are checked to run 0..n−1 without a gap.
+    fn examples(&self, path: &Path, split: Split) -> Result<usize> {
+        let n = self.labels.len();
+        if let Some((&last, _)) = self.labels.last_key_value() {
+            if last + 1 != n {
+                let missing = (0..n).find(|i| !self.labels.contains_key(i)).unwrap_or(0);
+                return Err(ReportError::Invalid {
+                    path: path.to_path_buf(),
+                    msg: format!(
+                        "{} example {missing} has no prediction (examples run to {last})",
+                        split.id()
+                    ),
+                });
+            }
         }
+        Ok(n)
     }
-    let mut correct: BTreeMap<ModelName, Correctness> = BTreeMap::new();
-    for ((model, seed), seen) in by_run {
-        if seen.len() != n {
-            let missing = (0..n).find(|i| !seen.contains_key(i)).unwrap_or(0);
-            return Err(ReportError::Invalid {
-                path: path.to_path_buf(),
-                msg: format!(
-                    "model `{model}` seed {seed} has {} of {n} {} predictions (no example {missing})",
-                    seen.len(),
-                    split.id()
-                ),
-            });
+
+    /// Per model, per seed, the correctness of every example; each (model, seed) must cover all.
+    fn finish(
+        self,
+        path: &Path,
+        split: Split,
+    ) -> Result<(BTreeMap<ModelName, Correctness>, PredictionLines)> {
+        let n = self.examples(path, split)?;
+        let mut correct: BTreeMap<ModelName, Correctness> = BTreeMap::new();
+        for ((model, seed), seen) in self.by_run {
+            if seen.len() != n {
+                let missing = (0..n).find(|i| !seen.contains_key(i)).unwrap_or(0);
+                return Err(ReportError::Invalid {
+                    path: path.to_path_buf(),
+                    msg: format!(
+                        "model `{model}` seed {seed} has {} of {n} {} predictions (no example {missing})",
+                        seen.len(),
+                        split.id()
+                    ),
+                });
+            }
+            let ok = seen.into_values().map(|(_, ok)| ok).collect();
+            correct.entry(model).or_default().insert(seed, ok);
         }
-        let ok = seen.into_values().map(|(_, ok)| ok).collect();
-        correct.entry(model).or_default().insert(seed, ok);
+        Ok((correct, self.first_line))
     }
-    Ok((correct, first_line))
 }

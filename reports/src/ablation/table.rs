@@ -8,6 +8,7 @@ use super::run::AblationRun;
 use crate::error::{ReportError, Result};
 use crate::load::VariantRow;
 use crate::stats::{format_diff, Summary};
+use crate::tabular::{csv_string, fixed, markdown_head, markdown_row, Align};
 
 /// One variant's row.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,31 +109,18 @@ impl AblationTable {
     /// The markdown table (no title), with a note on the bootstrap.
     pub fn to_markdown(&self) -> String {
         let level = (self.bootstrap.level * 100.0).round();
-        let mut s = format!(
-            "| Variant | Description | {} dev acc (%), mean ± sd | n | Δ vs baseline | {level}% CI of Δ (paired bootstrap) |\n\
-             |---|---|---:|---:|---:|---:|\n",
-            self.task.display()
-        );
+        let accuracy = format!("{} dev acc (%), mean ± sd", self.task.display());
+        let ci = format!("{level}% CI of Δ (paired bootstrap)");
+        let mut s = markdown_head(&[
+            ("Variant", Align::Left),
+            ("Description", Align::Left),
+            (accuracy.as_str(), Align::Right),
+            ("n", Align::Right),
+            ("Δ vs baseline", Align::Right),
+            (ci.as_str(), Align::Right),
+        ]);
         for r in &self.rows {
-            let name = if r.variant.baseline {
-                format!("`{}` (baseline)", r.variant.model)
-            } else {
-                format!("`{}`", r.variant.model)
-            };
-            let acc = match r.summary {
-                Some(Summary {
-                    mean, sd: Some(sd), ..
-                }) => format!("{mean:.2} ± {sd:.2}"),
-                Some(Summary { mean, sd: None, .. }) => format!("{mean:.2}"),
-                None => "not run".into(),
-            };
-            let n = r.summary.map_or(0, |s| s.n);
-            let delta = r.delta.map_or("—".into(), format_diff);
-            let ci = r.ci.as_ref().map_or("—".into(), PairedCi::format);
-            s.push_str(&format!(
-                "| {name} | {} | {acc} | {n} | {delta} | {ci} |\n",
-                r.variant.description.replace('|', "\\|")
-            ));
+            s.push_str(&markdown_row(&markdown_cells(r)));
         }
         s.push_str(&format!(
             "\nΔ: difference of the mean dev accuracies (points). CI: paired bootstrap over the \
@@ -147,78 +135,97 @@ impl AblationTable {
 
     /// The tidy CSV, one row per variant.
     pub fn to_csv(&self) -> String {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "task",
-            "config",
-            "model",
-            "description",
-            "baseline",
-            "data",
-            "targets",
-            "objective",
-            "soft",
-            "alpha",
-            "temperature",
-            "n_iter",
-            "transfer_size",
-            "dev_split",
-            "dev_mean",
-            "dev_sd",
-            "n",
-            "delta",
-            "ci_diff",
-            "ci_low",
-            "ci_high",
-            "ci_level",
-            "ci_seeds",
-            "ci_examples",
-            "resamples",
-            "bootstrap_seed",
-        ];
-        // Writing to a Vec cannot fail; the expect documents that rather than hiding an error.
-        w.write_record(header).expect("write to Vec");
-        let num = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
-        for r in &self.rows {
-            let v = &r.variant;
-            let ci = r.ci.as_ref();
-            let record = [
-                self.task.id().to_string(),
-                self.config.clone(),
-                v.model.to_string(),
-                v.description.clone(),
-                v.baseline.to_string(),
-                v.data.id().to_string(),
-                v.targets.id().to_string(),
-                v.objective.id().to_string(),
-                v.soft.id().to_string(),
-                v.alpha.to_string(),
-                v.temperature.to_string(),
-                v.n_iter.to_string(),
-                v.transfer_size.to_string(),
-                self.split.id().to_string(),
-                num(r.summary.map(|s| s.mean)),
-                num(r.summary.and_then(|s| s.sd)),
-                r.summary.map_or(0, |s| s.n).to_string(),
-                num(r.delta),
-                num(ci.map(|c| c.diff)),
-                num(ci.map(|c| c.low)),
-                num(ci.map(|c| c.high)),
-                ci.map(|c| c.level.to_string()).unwrap_or_default(),
-                ci.map(|c| {
-                    c.seeds
-                        .iter()
-                        .map(u64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default(),
-                ci.map(|c| c.examples.to_string()).unwrap_or_default(),
-                self.bootstrap.resamples.to_string(),
-                self.bootstrap.seed.to_string(),
-            ];
-            w.write_record(&record).expect("write to Vec");
-        }
-        String::from_utf8(w.into_inner().expect("flush to Vec")).expect("csv writes UTF-8")
+        csv_string(&CSV_COLUMNS, self.rows.iter().map(|r| self.csv_record(r)))
+    }
+
+    /// One variant's CSV record, in [`CSV_COLUMNS`] order.
+    fn csv_record(&self, r: &AblationRow) -> [String; 26] {
+        let v = &r.variant;
+        let ci = r.ci.as_ref();
+        let seeds = |c: &PairedCi| {
+            let seeds: Vec<String> = c.seeds.iter().map(u64::to_string).collect();
+            seeds.join(" ")
+        };
+        [
+            self.task.id().to_string(),
+            self.config.clone(),
+            v.model.to_string(),
+            v.description.clone(),
+            v.baseline.to_string(),
+            v.data.id().to_string(),
+            v.targets.id().to_string(),
+            v.objective.id().to_string(),
+            v.soft.id().to_string(),
+            v.alpha.to_string(),
+            v.temperature.to_string(),
+            v.n_iter.to_string(),
+            v.transfer_size.to_string(),
+            self.split.id().to_string(),
+            fixed(r.summary.map(|s| s.mean), 4),
+            fixed(r.summary.and_then(|s| s.sd), 4),
+            r.summary.map_or(0, |s| s.n).to_string(),
+            fixed(r.delta, 4),
+            fixed(ci.map(|c| c.diff), 4),
+            fixed(ci.map(|c| c.low), 4),
+            fixed(ci.map(|c| c.high), 4),
+            ci.map(|c| c.level.to_string()).unwrap_or_default(),
+            ci.map(seeds).unwrap_or_default(),
+            ci.map(|c| c.examples.to_string()).unwrap_or_default(),
+            self.bootstrap.resamples.to_string(),
+            self.bootstrap.seed.to_string(),
+        ]
     }
 }
+
+/// One variant's markdown cells: name, description, accuracy, n, Δ and its CI.
+fn markdown_cells(r: &AblationRow) -> [String; 6] {
+    let name = if r.variant.baseline {
+        format!("`{}` (baseline)", r.variant.model)
+    } else {
+        format!("`{}`", r.variant.model)
+    };
+    let acc = match r.summary {
+        Some(Summary {
+            mean, sd: Some(sd), ..
+        }) => format!("{mean:.2} ± {sd:.2}"),
+        Some(Summary { mean, sd: None, .. }) => format!("{mean:.2}"),
+        None => "not run".into(),
+    };
+    [
+        name,
+        r.variant.description.replace('|', "\\|"),
+        acc,
+        r.summary.map_or(0, |s| s.n).to_string(),
+        r.delta.map_or("—".into(), format_diff),
+        r.ci.as_ref().map_or("—".into(), PairedCi::format),
+    ]
+}
+
+const CSV_COLUMNS: [&str; 26] = [
+    "task",
+    "config",
+    "model",
+    "description",
+    "baseline",
+    "data",
+    "targets",
+    "objective",
+    "soft",
+    "alpha",
+    "temperature",
+    "n_iter",
+    "transfer_size",
+    "dev_split",
+    "dev_mean",
+    "dev_sd",
+    "n",
+    "delta",
+    "ci_diff",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "ci_seeds",
+    "ci_examples",
+    "resamples",
+    "bootstrap_seed",
+];

@@ -1,7 +1,9 @@
 //! Figure 5: the ablation grid, one row per student variant: its paired Δ dev accuracy against
 //! the baseline (points) with the paired-bootstrap CI as whiskers; the baseline sits at 0.
 
-use super::{msg, DrawResult, Figure, FONT};
+use super::{
+    category_labels, category_range, draw_mesh, draw_one, Chart, DrawResult, Figure, Frame, FONT,
+};
 use crate::ablation::table::AblationTable;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -60,9 +62,7 @@ impl AblationFigure {
 }
 
 impl Figure for AblationFigure {
-    fn stem(&self) -> &'static str {
-        "fig5_ablation"
-    }
+    const STEM: &'static str = "fig5_ablation";
 
     fn size(&self) -> (u32, u32) {
         (1000, 160 + 36 * self.points.len().max(1) as u32)
@@ -71,88 +71,82 @@ impl Figure for AblationFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let n = self.points.len().max(1);
         let (x0, x1) = self.x_range();
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, (FONT, 20))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(190)
-            .build_cartesian_2d(x0..x1, -0.5f64..(n as f64 - 0.5))
-            .map_err(msg)?;
-        // Row i is drawn at y = n − 1 − i so the table's first row is on top.
-        let labels: Vec<String> = self
-            .points
-            .iter()
-            .map(|p| {
-                if p.baseline {
-                    format!("{} (baseline)", p.label)
-                } else {
-                    p.label.clone()
-                }
-            })
-            .collect();
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(n)
-            .y_label_formatter(&|y| {
-                let i = y.round();
-                if (y - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                    labels.get(n - 1 - i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
-            .x_label_formatter(&|x| format!("{x:+.1}"))
-            .x_desc("Δ dev accuracy vs baseline (points)")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .draw()
-            .map_err(msg)?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
+        let mut chart = self.axes(root, x0..x1)?;
+        draw_one(
+            &mut chart,
+            PathElement::new(
                 vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
                 BLACK.mix(0.6).stroke_width(1),
-            )))
-            .map_err(msg)?;
-        let color = RGBColor(44, 160, 44);
+            ),
+        )?;
+        // Row i is drawn at y = n − 1 − i so the table's first row is on top.
         for (i, p) in self.points.iter().enumerate() {
-            let y = (n - 1 - i) as f64;
-            match p.ci {
-                Some((d, lo, hi)) => {
-                    chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            vec![(lo, y), (hi, y)],
-                            BLACK.stroke_width(2),
-                        )))
-                        .map_err(msg)?;
-                    for x in [lo, hi] {
-                        chart
-                            .draw_series(std::iter::once(PathElement::new(
-                                vec![(x, y - 0.15), (x, y + 0.15)],
-                                BLACK.stroke_width(2),
-                            )))
-                            .map_err(msg)?;
-                    }
-                    chart
-                        .draw_series(std::iter::once(Circle::new((d, y), 6, color.filled())))
-                        .map_err(msg)?;
-                }
-                None if p.baseline => {
-                    chart
-                        .draw_series(std::iter::once(Circle::new((0.0, y), 6, BLACK.filled())))
-                        .map_err(msg)?;
-                }
-                None => {
-                    chart
-                        .draw_series(std::iter::once(Text::new(
-                            "not run",
-                            (x0, y),
-                            (FONT, 13).into_font(),
-                        )))
-                        .map_err(msg)?;
-                }
-            }
+            draw_point(&mut chart, p, (n - 1 - i) as f64, x0)?;
         }
         Ok(())
+    }
+}
+
+impl AblationFigure {
+    /// The chart: Δ along x, one row per variant (the first on top), named on the y axis.
+    fn axes<'a, DB: DrawingBackend>(
+        &self,
+        root: &'a DrawingArea<DB, Shift>,
+        x: std::ops::Range<f64>,
+    ) -> DrawResult<Chart<'a, DB>> {
+        let n = self.points.len().max(1);
+        let mut chart = Frame {
+            caption: Some((&self.title, 20)),
+            margin: 15,
+            x_label_area: 45,
+            y_label_area: 190,
+        }
+        .build(root, x, category_range(n))?;
+        // Row i is drawn at y = n − 1 − i so the table's first row is on top.
+        let labels = category_labels(n, |y| match self.points.get(n - 1 - y) {
+            Some(p) if p.baseline => format!("{} (baseline)", p.label),
+            Some(p) => p.label.clone(),
+            None => String::new(),
+        });
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .y_labels(n)
+                .y_label_formatter(&labels)
+                .x_label_formatter(&|x| format!("{x:+.1}"))
+                .x_desc("Δ dev accuracy vs baseline (points)"),
+            15,
+            16,
+        )?;
+        Ok(chart)
+    }
+}
+
+/// One variant's row at `y`: its Δ with the CI as a whisker, the baseline's black point at 0, or
+/// "not run" at the left edge `x0`.
+fn draw_point<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    p: &AblationPoint,
+    y: f64,
+    x0: f64,
+) -> DrawResult {
+    let color = RGBColor(44, 160, 44);
+    match p.ci {
+        Some((d, lo, hi)) => {
+            draw_one(
+                chart,
+                PathElement::new(vec![(lo, y), (hi, y)], BLACK.stroke_width(2)),
+            )?;
+            for x in [lo, hi] {
+                draw_one(
+                    chart,
+                    PathElement::new(vec![(x, y - 0.15), (x, y + 0.15)], BLACK.stroke_width(2)),
+                )?;
+            }
+            draw_one(chart, Circle::new((d, y), 6, color.filled()))
+        }
+        None if p.baseline => draw_one(chart, Circle::new((0.0, y), 6, BLACK.filled())),
+        None => draw_one(chart, Text::new("not run", (x0, y), (FONT, 13).into_font())),
     }
 }

@@ -2,7 +2,9 @@
 //! labels vs distilled on the teacher's logits): dev accuracy after each epoch, one panel per
 //! task, the mean over seeds as a thick line and each seed as a thin one.
 
-use super::{model_color, msg, DrawResult, Figure, FONT};
+use super::{
+    draw_mesh, draw_series_legend, model_color, titled, msg, Chart, DrawResult, Figure, Frame, FONT,
+};
 use crate::load::HistoryRow;
 use crate::schema::{Model, Task};
 use plotters::coord::Shift;
@@ -75,22 +77,17 @@ impl TrainingCurves {
     }
 }
 
+const TITLE: &str = "Student dev accuracy per epoch: hard labels vs distilled";
+
 impl Figure for TrainingCurves {
-    fn stem(&self) -> &'static str {
-        "fig2_training_curves"
-    }
+    const STEM: &'static str = "fig2_training_curves";
 
     fn size(&self) -> (u32, u32) {
         (520 * self.panels.len().max(1) as u32 + 200, 560)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let root = root
-            .titled(
-                "Student dev accuracy per epoch: hard labels vs distilled",
-                (FONT, 24),
-            )
-            .map_err(msg)?;
+        let root = titled(root, TITLE, 24)?;
         let areas = root.split_evenly((1, self.panels.len().max(1)));
         for ((task, curves), area) in self.panels.iter().zip(areas.iter()) {
             draw_panel(area, *task, curves)?;
@@ -99,11 +96,48 @@ impl Figure for TrainingCurves {
     }
 }
 
+/// One task's panel: its curves on epoch × dev accuracy, with a legend.
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     task: Task,
     curves: &[Curve],
 ) -> DrawResult {
+    let ((e_min, e_max), y) = extent(curves);
+    let mut chart = Frame {
+        caption: Some((task.display(), 20)),
+        margin: 12,
+        x_label_area: 45,
+        y_label_area: 60,
+    }
+    .build(area, e_min as f64..e_max as f64, y)?;
+    draw_mesh(
+        chart
+            .configure_mesh()
+            .x_desc("Epoch")
+            .y_desc("Dev accuracy (%)")
+            .x_labels((e_max - e_min + 1).min(12))
+            .x_label_formatter(&|x| format!("{x:.0}")),
+        14,
+        16,
+    )?;
+    if curves.is_empty() {
+        return area
+            .draw(&Text::new(
+                "no BiLSTM rows in history.csv",
+                (60, 200),
+                (FONT, 16).into_font(),
+            ))
+            .map_err(msg);
+    }
+    for curve in curves {
+        draw_curve(&mut chart, curve)?;
+    }
+    draw_series_legend(&mut chart, SeriesLabelPosition::LowerRight, 0.85, 14)
+}
+
+/// The epochs (at least two apart) and dev-accuracy range (padded, within 0–100) the curves
+/// span; 0–1 × 0–100 without curves.
+fn extent(curves: &[Curve]) -> ((usize, usize), std::ops::Range<f64>) {
     let points = curves
         .iter()
         .flat_map(|c| c.seeds.iter().flat_map(|(_, p)| p.iter()));
@@ -119,72 +153,39 @@ fn draw_panel<DB: DrawingBackend>(
     }
     let e_max = e_max.max(e_min + 1);
     let pad = ((v_max - v_min) * 0.1).max(1.0);
-    let (y0, y1) = ((v_min - pad).max(0.0), (v_max + pad).min(100.0));
-    let mut chart = ChartBuilder::on(area)
-        .caption(task.display(), (FONT, 20))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(e_min as f64..e_max as f64, y0..y1)
-        .map_err(msg)?;
-    chart
-        .configure_mesh()
-        .x_desc("Epoch")
-        .y_desc("Dev accuracy (%)")
-        .x_labels((e_max - e_min + 1).min(12))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .draw()
-        .map_err(msg)?;
-    if curves.is_empty() {
-        return area
-            .draw(&Text::new(
-                "no BiLSTM rows in history.csv",
-                (60, 200),
-                (FONT, 16).into_font(),
-            ))
-            .map_err(msg);
-    }
-    for curve in curves {
-        let color = model_color(curve.model);
-        if curve.seeds.len() > 1 {
-            for (_, p) in &curve.seeds {
-                chart
-                    .draw_series(LineSeries::new(
-                        p.iter().map(|&(e, v)| (e as f64, v)),
-                        color.mix(0.35).stroke_width(1),
-                    ))
-                    .map_err(msg)?;
-            }
+    ((e_min, e_max), (v_min - pad).max(0.0)..(v_max + pad).min(100.0))
+}
+
+/// One model's curve: each seed thin (when there are several), the mean thick with points.
+fn draw_curve<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, curve: &Curve) -> DrawResult {
+    let color = model_color(curve.model);
+    if curve.seeds.len() > 1 {
+        for (_, p) in &curve.seeds {
+            chart
+                .draw_series(LineSeries::new(
+                    p.iter().map(|&(e, v)| (e as f64, v)),
+                    color.mix(0.35).stroke_width(1),
+                ))
+                .map_err(msg)?;
         }
-        let mean: Vec<(f64, f64)> = curve
-            .mean()
-            .into_iter()
-            .map(|(e, v)| (e as f64, v))
-            .collect();
-        let label = match curve.model {
-            Model::BilstmSoft => "BiLSTM_SOFT (distilled)".to_string(),
-            m => format!("{} (hard labels)", m.display()),
-        };
-        let label = format!("{label}, n={}", curve.seeds.len());
-        chart
-            .draw_series(LineSeries::new(mean.clone(), color.stroke_width(3)))
-            .map_err(msg)?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-            });
-        chart
-            .draw_series(mean.iter().map(|&p| Circle::new(p, 4, color.filled())))
-            .map_err(msg)?;
     }
+    let mean: Vec<(f64, f64)> = curve
+        .mean()
+        .into_iter()
+        .map(|(e, v)| (e as f64, v))
+        .collect();
+    let label = match curve.model {
+        Model::BilstmSoft => "BiLSTM_SOFT (distilled)".to_string(),
+        m => format!("{} (hard labels)", m.display()),
+    };
+    let label = format!("{label}, n={}", curve.seeds.len());
     chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 14))
-        .draw()
-        .map_err(msg)
+        .draw_series(LineSeries::new(mean.clone(), color.stroke_width(3)))
+        .map_err(msg)?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+    chart
+        .draw_series(mean.iter().map(|&p| Circle::new(p, 4, color.filled())))
+        .map_err(msg)?;
+    Ok(())
 }

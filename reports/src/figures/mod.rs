@@ -11,9 +11,14 @@ pub mod softmax_t;
 use crate::error::{ReportError, Result};
 use crate::io::{atomic_write_bytes, commit_tmp, ensure_parent, tmp_path};
 use crate::schema::Model;
-use plotters::coord::Shift;
+use plotters::chart::{ChartContext, MeshStyle, SeriesLabelPosition};
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::{CoordTranslate, Shift};
+use plotters::element::{CoordMapper, Drawable, PointCollection};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -21,8 +26,9 @@ use std::sync::OnceLock;
 pub const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
-/// Result of a drawing routine: the backend's message on failure.
-pub type DrawResult = std::result::Result<(), String>;
+/// Result of a drawing routine (by default nothing, else e.g. a chart): the backend's message on
+/// failure.
+pub type DrawResult<T = ()> = std::result::Result<T, String>;
 
 /// Turns any backend error into its message.
 pub(crate) fn msg<E: std::fmt::Display>(e: E) -> String {
@@ -47,7 +53,7 @@ pub fn register_fonts() -> Result<()> {
 /// A figure that can draw itself on any plotters backend.
 pub trait Figure {
     /// File stem of the outputs (`fig1_accuracy` → `fig1_accuracy.{png,svg}`).
-    fn stem(&self) -> &'static str;
+    const STEM: &'static str;
     /// Canvas size in pixels.
     fn size(&self) -> (u32, u32) {
         (1000, 600)
@@ -59,8 +65,8 @@ pub trait Figure {
 /// Writes `fig` as `<out>/<stem>.png` and `<out>/<stem>.svg` (atomically); returns both paths.
 pub fn render<F: Figure>(fig: &F, out: &Path) -> Result<Vec<PathBuf>> {
     register_fonts()?;
-    let png = out.join(format!("{}.png", fig.stem()));
-    let svg = out.join(format!("{}.svg", fig.stem()));
+    let png = out.join(format!("{}.png", F::STEM));
+    let svg = out.join(format!("{}.svg", F::STEM));
     ensure_parent(&png)?;
     let tmp = tmp_path(&png);
     let drawn = (|| {
@@ -129,6 +135,150 @@ pub fn draw_legend<DB: DrawingBackend>(
             .map_err(msg)?;
     }
     Ok(())
+}
+
+/// A chart over the axis specifications `X` × `Y` (ranges, log scales).
+pub(crate) type ChartOver<'a, DB, X, Y> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
+/// A chart on two linear f64 axes, as most figures draw.
+pub(crate) type Chart<'a, DB> = ChartOver<'a, DB, Range<f64>, Range<f64>>;
+
+/// The frame of a chart: its caption (text, font size), margin and label-area sizes (pixels).
+pub(crate) struct Frame<'t> {
+    /// The caption above the plot, if the chart has its own.
+    pub caption: Option<(&'t str, u32)>,
+    /// The margin around the chart.
+    pub margin: u32,
+    /// The height of the x axis's label area.
+    pub x_label_area: u32,
+    /// The width of the y axis's label area.
+    pub y_label_area: u32,
+}
+
+impl Frame<'_> {
+    /// Builds a chart on `area` over `x` × `y`.
+    pub fn build<'a, DB, X, Y>(
+        &self,
+        area: &'a DrawingArea<DB, Shift>,
+        x: X,
+        y: Y,
+    ) -> DrawResult<ChartOver<'a, DB, X, Y>>
+    where
+        DB: DrawingBackend,
+        X: AsRangedCoord,
+        Y: AsRangedCoord,
+    {
+        let mut builder = ChartBuilder::on(area);
+        if let Some((text, size)) = self.caption {
+            builder.caption(text, (FONT, size));
+        }
+        builder
+            .margin(self.margin)
+            .x_label_area_size(self.x_label_area)
+            .y_label_area_size(self.y_label_area)
+            .build_cartesian_2d(x, y)
+            .map_err(msg)
+    }
+}
+
+/// Draws a configured mesh with its tick labels and axis descriptions in [`FONT`] at the given
+/// sizes.
+pub(crate) fn draw_mesh<X, Y, DB>(
+    mesh: &mut MeshStyle<'_, '_, X, Y, DB>,
+    label_size: u32,
+    desc_size: u32,
+) -> DrawResult
+where
+    X: Ranged + ValueFormatter<X::ValueType>,
+    Y: Ranged + ValueFormatter<Y::ValueType>,
+    DB: DrawingBackend,
+{
+    mesh.label_style((FONT, label_size))
+        .axis_desc_style((FONT, desc_size))
+        .draw()
+        .map_err(msg)
+}
+
+/// Draws the legend of the labelled series at `position`: a black border, white at `opacity`
+/// behind, labels in [`FONT`] at `font_size`.
+pub(crate) fn draw_series_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    opacity: f64,
+    font_size: u32,
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(opacity))
+        .border_style(BLACK)
+        .label_font((FONT, font_size))
+        .draw()
+        .map_err(msg)
+}
+
+/// Draws one element (a bar, a whisker, a point, a label) on `chart`.
+pub(crate) fn draw_one<DB, CT, B, E>(chart: &mut ChartContext<'_, DB, CT>, element: E) -> DrawResult
+where
+    DB: DrawingBackend,
+    CT: CoordTranslate,
+    B: CoordMapper,
+    for<'b> &'b E: PointCollection<'b, CT::From, B>,
+    E: Drawable<DB, B>,
+{
+    chart
+        .draw_series(std::iter::once(element))
+        .map(|_| ())
+        .map_err(msg)
+}
+
+/// The axis range of `n` categories, which sit at 0, 1, …, n − 1.
+pub(crate) fn category_range(n: usize) -> Range<f64> {
+    -0.5f64..(n as f64 - 0.5)
+}
+
+/// The tick-label formatter of a [`category_range`] of `n`: `name(i)` at category i, nothing
+/// between categories.
+pub(crate) fn category_labels(
+    n: usize,
+    name: impl Fn(usize) -> String,
+) -> impl Fn(&f64) -> String {
+    move |&v| {
+        let i = v.round();
+        let at = (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n;
+        if at {
+            name(i as usize)
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Puts the `n` categories of a [`category_range`] on the x axis of `mesh`, one tick each, named
+/// by `labels` (from [`category_labels`]), with no vertical grid lines between them.
+pub(crate) fn x_categories<'m, 'a, 'b, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB>,
+    n: usize,
+    labels: &'b dyn Fn(&f64) -> String,
+) -> &'m mut MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB> {
+    mesh.disable_x_mesh().x_labels(n).x_label_formatter(labels)
+}
+
+/// `root` with `title` on top in [`FONT`] at `size`: the area below it.
+pub(crate) fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    size: u32,
+) -> DrawResult<DrawingArea<DB, Shift>> {
+    root.titled(title, (FONT, size)).map_err(msg)
 }
 
 /// Cuts `s` to at most `max` characters, marking the cut with an ellipsis.

@@ -2,7 +2,7 @@
 //! Table 2), the paper's BERT-large / ELMo / BiLSTM_SOFT beside our teacher and student. Time is
 //! per 1,000 sentences so runs over different sentence counts share an axis.
 
-use super::{msg, DrawResult, Figure, FONT};
+use super::{draw_mesh, draw_series_legend, msg, DrawResult, Figure, Frame, FONT};
 use crate::schema::Model;
 use crate::table2::{our_model_name, Table2, PAPER_SENTENCES};
 use plotters::coord::Shift;
@@ -87,9 +87,7 @@ fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
 }
 
 impl Figure for SizeSpeed {
-    fn stem(&self) -> &'static str {
-        "fig4_size_speed"
-    }
+    const STEM: &'static str = "fig4_size_speed";
 
     fn size(&self) -> (u32, u32) {
         (1000, 650)
@@ -99,23 +97,23 @@ impl Figure for SizeSpeed {
         let all = || self.paper.iter().chain(self.ours.iter());
         let xr = log_range(all().map(|p| p.1));
         let yr = log_range(all().map(|p| p.2));
-        let mut chart = ChartBuilder::on(root)
-            .caption("Model size vs inference time (log-log)", (FONT, 24))
-            .margin(20)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
-            .build_cartesian_2d(xr.log_scale(), yr.log_scale())
-            .map_err(msg)?;
-        chart
-            .configure_mesh()
-            .x_desc("Parameters (millions; BiLSTMs without embedding tables, as the paper counts)")
-            .y_desc("Seconds per 1,000 sentences")
-            .x_label_formatter(&|x| format!("{x}"))
-            .y_label_formatter(&|y| format!("{y}"))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .draw()
-            .map_err(msg)?;
+        let mut chart = Frame {
+            caption: Some(("Model size vs inference time (log-log)", 24)),
+            margin: 20,
+            x_label_area: 50,
+            y_label_area: 80,
+        }
+        .build(root, xr.log_scale(), yr.log_scale())?;
+        draw_mesh(
+            chart
+                .configure_mesh()
+                .x_desc("Parameters (millions; BiLSTMs without embedding tables, as the paper counts)")
+                .y_desc("Seconds per 1,000 sentences")
+                .x_label_formatter(&|x| format!("{x}"))
+                .y_label_formatter(&|y| format!("{y}")),
+            15,
+            17,
+        )?;
         let paper_color = RGBColor(100, 100, 100);
         let ours_color = RGBColor(214, 39, 40);
         let label_font = (FONT, 15).into_font();
@@ -151,14 +149,7 @@ impl Figure for SizeSpeed {
                 }))
                 .map_err(msg)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font((FONT, 15))
-            .draw()
-            .map_err(msg)
+        draw_series_legend(&mut chart, SeriesLabelPosition::UpperLeft, 0.9, 15)
     }
 }
 

@@ -3,7 +3,10 @@
 //! T = 0.5, 1, 2, 5, 10. T > 1 flattens the distribution, exposing the "dark knowledge" in the
 //! non-argmax logits; the paper's L_soft works on the logits directly, which is the T → ∞ limit.
 
-use super::{lighten, msg, truncate, DrawResult, Figure, FONT};
+use super::{
+    category_labels, category_range, draw_mesh, draw_series_legend, lighten, msg, titled, truncate, Chart,
+    x_categories, DrawResult, Figure, Frame, FONT,
+};
 use crate::error::{ReportError, Result};
 use crate::load::LogitRow;
 use plotters::coord::Shift;
@@ -125,18 +128,27 @@ fn class_color(i: usize) -> RGBColor {
     C[i % C.len()]
 }
 
+const TITLE: &str = "Teacher probabilities softmax(z/T) for one SST-2 dev sentence";
+
 impl Figure for SoftmaxTFigure {
-    fn stem(&self) -> &'static str {
-        "fig3_softmax_t"
-    }
+    const STEM: &'static str = "fig3_softmax_t";
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let root = root
-            .titled(
-                "Teacher probabilities softmax(z/T) for one SST-2 dev sentence",
-                (FONT, 22),
-            )
-            .map_err(msg)?;
+        let root = titled(root, TITLE, 22)?;
+        self.draw_sentence(&root)?;
+        let (_, plot) = root.split_vertically(25);
+        let mut chart = axes(&plot)?;
+        let width = 0.8 / self.labels.len().max(1) as f64;
+        for (k, label) in self.labels.iter().enumerate() {
+            self.draw_class_bars(&mut chart, k, label, width)?;
+        }
+        draw_series_legend(&mut chart, SeriesLabelPosition::UpperRight, 0.9, 15)
+    }
+}
+
+impl SoftmaxTFigure {
+    /// The sentence (cut to 80 characters) and its logits, under the title.
+    fn draw_sentence<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let logits: Vec<String> = self
             .labels
             .iter()
@@ -152,70 +164,62 @@ impl Figure for SoftmaxTFigure {
             (20, 5),
             (FONT, 15).into_font(),
         ))
-        .map_err(msg)?;
-        let (_, plot) = root.split_vertically(25);
-        let n = TEMPERATURES.len();
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..1.08f64)
-            .map_err(msg)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                    format!("T = {}", TEMPERATURES[i as usize])
-                } else {
-                    String::new()
-                }
-            })
-            .y_desc("Probability")
-            .x_desc("Temperature (T > 1 flattens the distribution)")
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .draw()
-            .map_err(msg)?;
-        let c = self.labels.len().max(1);
-        let width = 0.8 / c as f64;
-        for (k, label) in self.labels.iter().enumerate() {
-            let color = class_color(k);
-            let bars: Vec<(f64, f64)> = self
-                .probabilities()
-                .iter()
-                .enumerate()
-                .map(|(i, (_, p))| (i as f64, p[k]))
-                .collect();
-            chart
-                .draw_series(bars.iter().map(|&(x, p)| {
-                    let x0 = x - 0.4 + k as f64 * width;
-                    Rectangle::new(
-                        [(x0, 0.0), (x0 + width * 0.92, p)],
-                        lighten(color, 0.15).filled(),
-                    )
-                }))
-                .map_err(msg)?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
-                });
-            chart
-                .draw_series(bars.iter().map(|&(x, p)| {
-                    let x0 = x - 0.4 + k as f64 * width;
-                    Text::new(format!("{p:.3}"), (x0, p + 0.035), (FONT, 13).into_font())
-                }))
-                .map_err(msg)?;
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font((FONT, 15))
-            .draw()
-            .map_err(msg)
+        .map_err(msg)
     }
+
+    /// Class `k`'s bar at every temperature (labelled for the legend), each with its value.
+    fn draw_class_bars<DB: DrawingBackend>(
+        &self,
+        chart: &mut Chart<'_, DB>,
+        k: usize,
+        label: &str,
+        width: f64,
+    ) -> DrawResult {
+        let color = class_color(k);
+        let bars: Vec<(f64, f64)> = self
+            .probabilities()
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| (i as f64, p[k]))
+            .collect();
+        chart
+            .draw_series(bars.iter().map(|&(x, p)| {
+                let x0 = x - 0.4 + k as f64 * width;
+                Rectangle::new(
+                    [(x0, 0.0), (x0 + width * 0.92, p)],
+                    lighten(color, 0.15).filled(),
+                )
+            }))
+            .map_err(msg)?
+            .label(label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
+        chart
+            .draw_series(bars.iter().map(|&(x, p)| {
+                let x0 = x - 0.4 + k as f64 * width;
+                Text::new(format!("{p:.3}"), (x0, p + 0.035), (FONT, 13).into_font())
+            }))
+            .map_err(msg)?;
+        Ok(())
+    }
+}
+
+/// The chart: one category per temperature, probability from 0 to just above 1.
+fn axes<'a, DB: DrawingBackend>(plot: &'a DrawingArea<DB, Shift>) -> DrawResult<Chart<'a, DB>> {
+    let n = TEMPERATURES.len();
+    let mut chart = Frame {
+        caption: None,
+        margin: 15,
+        x_label_area: 45,
+        y_label_area: 60,
+    }
+    .build(plot, category_range(n), 0f64..1.08f64)?;
+    let labels = category_labels(n, |i| format!("T = {}", TEMPERATURES[i]));
+    draw_mesh(
+        x_categories(&mut chart.configure_mesh(), n, &labels)
+            .y_desc("Probability")
+            .x_desc("Temperature (T > 1 flattens the distribution)"),
+        15,
+        16,
+    )?;
+    Ok(chart)
 }

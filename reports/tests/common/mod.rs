@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: a copy of the committed test results in a temp dir,
-//! so a test can overwrite one file with a malformed variant.
+//! so a test can overwrite one file with a malformed variant, and a render of a results folder.
 
 #![allow(dead_code)]
 
@@ -37,4 +37,14 @@ pub fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Renders `results` into `out` with the embedded published numbers; the run must succeed.
+pub fn render(results: &Path, out: &Path) -> reports::RunOutput {
+    reports::run(&reports::RunArgs {
+        results: results.to_path_buf(),
+        out: out.to_path_buf(),
+        published: None,
+    })
+    .unwrap()
 }

@@ -1,0 +1,774 @@
+//! The run as **cells**: its independent units of work, numbered from 0, each runnable alone
+//! (`--cell K`) by any process that shares the store — a Slurm array task, a Kubernetes Indexed
+//! Job pod, a local worker (`scripts/local-array.sh`). In order:
+//!
+//! 1. `teacher`: fine-tune the teacher;
+//! 2. `transfer`: one cell per transfer set (they need nothing: the augmentation reads only the
+//!    training data and the POS model);
+//! 3. `labels`: `teacher.label_shards` cells per transfer set (default 1; `--label-shards N`).
+//!    The number of chunks is only known once the transfer set exists, so a labelling cell is not
+//!    one chunk: each claims whichever chunks no other live worker holds (a per-chunk lock file)
+//!    until none is free, and the last to finish joins them into the stage
+//!    ([`crate::stages::labels`]). N cells label one set N ways at once; the cell count follows
+//!    from the config alone, so `--list-cells` works before anything has run;
+//! 4. `student`: one cell per variant × seed;
+//! 5. `evaluate`: the last cell; it writes the run's result files into the out dir exactly as a
+//!    serial run does.
+//!
+//! Every cell depends only on cells listed before it (a labelling cell on the teacher and its
+//! transfer set; a student on its labelled set, or on nothing for a gold-label variant on the
+//! training set; the evaluation on every stage), so workers that each take cells in increasing
+//! order (array task i: cells i, i+N, ...) never deadlock. Before it runs, a cell checks that its
+//! stages are finished in the store (`done.json`): with `--wait` it polls until they are, else it
+//! fails with one line naming the missing stage. A labelled set whose chunks are all there but
+//! not joined (its last worker died after its chunk) is joined by the cell that needs it.
+//!
+//! The serial run ([`super::run`]) is every cell in order in one process, through the same
+//! bodies: one teacher load, each labelled set read once, and the labelling cell's worker
+//! waiting for chunks other processes hold instead of leaving them.
+
+use super::{Plan, Run};
+use crate::config::{DataSource, ExperimentConfig};
+use crate::logln;
+use crate::models::student_examples;
+use crate::stages::labels::{Held, Labelled, Labeller};
+use crate::stages::student::Sources;
+use crate::stages::{self, TrainSummary, TransferSummary};
+use crate::store::Stage;
+use anyhow::{bail, Context, Result};
+use bert_teacher::Teacher;
+use bilstm_student::StudentExample;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// What a cell does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Fine-tune the teacher.
+    Teacher,
+    /// Build transfer set `set` (an index into [`Plan::transfers`]).
+    Transfer {
+        /// The set.
+        set: usize,
+    },
+    /// One labelling worker of transfer set `set`.
+    Labels {
+        /// The set.
+        set: usize,
+        /// This worker's number, from 0.
+        shard: usize,
+        /// Workers per set (`teacher.label_shards`).
+        shards: usize,
+    },
+    /// Train student `index` (an index into [`Plan::students`]).
+    Student {
+        /// The student run.
+        index: usize,
+    },
+    /// Evaluate every model and write the run's result files.
+    Evaluate,
+}
+
+impl CellKind {
+    /// The short kind: `teacher`, `transfer`, `labels`, `student` or `evaluate`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            CellKind::Teacher => "teacher",
+            CellKind::Transfer { .. } => "transfer",
+            CellKind::Labels { .. } => "labels",
+            CellKind::Student { .. } => "student",
+            CellKind::Evaluate => "evaluate",
+        }
+    }
+}
+
+/// One cell of the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// What it does.
+    pub kind: CellKind,
+    /// Which one, e.g. `set 0 (n_iter 6)`, `set 0, shard 2/4`, `bilstm_soft seed 0`.
+    pub name: String,
+    /// The stage dir it fills (the out dir for the evaluation).
+    pub dir: PathBuf,
+}
+
+impl Cell {
+    /// The `--list-cells` line: `index<TAB>kind<TAB>name<TAB>dir`.
+    pub fn line(&self, index: usize) -> String {
+        format!(
+            "{index}\t{}\t{}\t{}",
+            self.kind.label(),
+            self.name,
+            self.dir.display()
+        )
+    }
+}
+
+/// The cells of `plan`, in the order they run (see the module docs). Their number follows from
+/// the config alone, whatever the store holds.
+pub fn cells(plan: &Plan, cfg: &ExperimentConfig, out_dir: &Path) -> Vec<Cell> {
+    let mut cells = vec![Cell {
+        kind: CellKind::Teacher,
+        name: "teacher".into(),
+        dir: plan.teacher.dir.clone(),
+    }];
+    for (set, t) in plan.transfers.iter().enumerate() {
+        cells.push(Cell {
+            kind: CellKind::Transfer { set },
+            name: format!("set {set} (n_iter {})", t.augment.n_iter),
+            dir: t.transfer.dir.clone(),
+        });
+    }
+    let shards = cfg.teacher.label_shards.max(1);
+    for (set, t) in plan.transfers.iter().enumerate() {
+        for shard in 0..shards {
+            cells.push(Cell {
+                kind: CellKind::Labels { set, shard, shards },
+                name: format!("set {set}, shard {}/{shards}", shard + 1),
+                dir: t.labels.dir.clone(),
+            });
+        }
+    }
+    for (index, sp) in plan.students.iter().enumerate() {
+        cells.push(Cell {
+            kind: CellKind::Student { index },
+            name: format!("{} seed {}", sp.run.variant, sp.run.seed),
+            dir: sp.stage.dir.clone(),
+        });
+    }
+    cells.push(Cell {
+        kind: CellKind::Evaluate,
+        name: cfg.name.clone(),
+        dir: out_dir.to_path_buf(),
+    });
+    cells
+}
+
+/// A stage a cell needs finished before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Teacher,
+    Transfer(usize),
+    Labels(usize),
+    Student(usize),
+}
+
+/// A need that is not met: the stage, what it is, and the cells that produce it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    /// The stage's dir.
+    pub dir: PathBuf,
+    /// e.g. `labels of transfer set 0`.
+    pub what: String,
+    /// The cells that build it.
+    pub cells: Vec<usize>,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cells = match self.cells.as_slice() {
+            [one] => format!("cell {one}"),
+            [first, .., last] if last - first + 1 == self.cells.len() => {
+                format!("cells {first}-{last}")
+            }
+            many => format!(
+                "cells {}",
+                many.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        };
+        write!(
+            f,
+            "{} ({}, built by {cells})",
+            self.dir.display(),
+            self.what
+        )
+    }
+}
+
+/// Runs cells of one run in this process, keeping what one cell loads (the teacher, the
+/// labelled sets, the stages' summaries) for the next.
+pub struct Exec<'a> {
+    run: &'a Run<'a>,
+    plan: &'a Plan,
+    /// The run's cells.
+    pub cells: Vec<Cell>,
+    serial: bool,
+    teacher: RefCell<Option<Rc<Teacher>>>,
+    teacher_summary: Option<TrainSummary>,
+    transfer_sizes: Vec<Option<usize>>,
+    labelled: Vec<Option<Labelled>>,
+    students: Vec<Option<TrainSummary>>,
+    dev: Option<Vec<StudentExample>>,
+}
+
+impl<'a> Exec<'a> {
+    /// The cells of `plan`; `serial`: all of them, in order, in this process ([`Exec::run_all`]).
+    pub(super) fn new(run: &'a Run<'a>, plan: &'a Plan, serial: bool) -> Self {
+        Self {
+            run,
+            plan,
+            cells: cells(plan, &run.spec.cfg, &run.spec.out_dir),
+            serial,
+            teacher: RefCell::new(None),
+            teacher_summary: None,
+            transfer_sizes: vec![None; plan.transfers.len()],
+            labelled: (0..plan.transfers.len()).map(|_| None).collect(),
+            students: vec![None; plan.students.len()],
+            dev: None,
+        }
+    }
+
+    /// Every cell in order (the serial run). A set's labelling is done by its first labelling
+    /// cell, which waits for chunks other processes hold; its other cells have nothing left.
+    pub fn run_all(&mut self) -> Result<()> {
+        for k in 0..self.cells.len() {
+            if matches!(self.cells[k].kind, CellKind::Labels { shard, .. } if shard > 0) {
+                continue;
+            }
+            self.run_cell(k)?;
+        }
+        Ok(())
+    }
+
+    fn labeller(&self, set: usize) -> Labeller<'_> {
+        let cfg = &self.run.spec.cfg;
+        let t = &self.plan.transfers[set];
+        Labeller {
+            stage: &t.labels,
+            transfer: &t.transfer,
+            batch_size: cfg.teacher.label_batch_size,
+            chunk_size: cfg.teacher.label_chunk_size,
+            classes: cfg.task.num_classes(),
+            device: self.run.spec.device,
+            log: &self.run.log,
+        }
+    }
+
+    /// The fine-tuned teacher, loaded on first use.
+    fn teacher(&self) -> Result<Rc<Teacher>> {
+        if let Some(t) = self.teacher.borrow().as_ref() {
+            return Ok(t.clone());
+        }
+        let dir = &self.plan.teacher.dir;
+        let t =
+            Rc::new(Teacher::load(dir, self.run.spec.device).with_context(|| {
+                format!("loading the fine-tuned teacher from {}", dir.display())
+            })?);
+        *self.teacher.borrow_mut() = Some(t.clone());
+        Ok(t)
+    }
+
+    /// The stages cell `k` reads.
+    fn needs(&self, k: usize) -> Vec<Need> {
+        match self.cells[k].kind {
+            CellKind::Teacher | CellKind::Transfer { .. } => Vec::new(),
+            CellKind::Labels { set, .. } => vec![Need::Teacher, Need::Transfer(set)],
+            CellKind::Student { index } => self.student_sets(index).map(Need::Labels).collect(),
+            CellKind::Evaluate => std::iter::once(Need::Teacher)
+                .chain((0..self.plan.transfers.len()).map(Need::Transfer))
+                .chain((0..self.plan.transfers.len()).map(Need::Labels))
+                .chain((0..self.plan.students.len()).map(Need::Student))
+                .collect(),
+        }
+    }
+
+    /// The labelled sets student `index` trains from: its transfer set (`data: transfer`), or
+    /// the shared set whose originals give teacher targets (`data: train`, teacher targets).
+    fn student_sets(&self, index: usize) -> impl Iterator<Item = usize> {
+        let sp = &self.plan.students[index];
+        let set = match sp.run.data {
+            DataSource::Transfer => sp.transfer,
+            DataSource::Train if sp.run.targets.needs_teacher() => self.plan.base,
+            DataSource::Train => None,
+        };
+        set.into_iter()
+    }
+
+    /// The first need of cell `k` that the store does not meet. A labelled set whose chunks
+    /// are all there is joined on the way.
+    pub fn missing(&self, k: usize) -> Result<Option<Missing>> {
+        let cells_of = |f: &dyn Fn(&CellKind) -> bool| -> Vec<usize> {
+            (0..self.cells.len())
+                .filter(|&i| f(&self.cells[i].kind))
+                .collect()
+        };
+        for need in self.needs(k) {
+            let (stage, what, cells): (&Stage, String, Vec<usize>) = match need {
+                Need::Teacher => (
+                    &self.plan.teacher,
+                    "the teacher".into(),
+                    cells_of(&|c| *c == CellKind::Teacher),
+                ),
+                Need::Transfer(s) => (
+                    &self.plan.transfers[s].transfer,
+                    format!("transfer set {s}"),
+                    cells_of(&|c| *c == CellKind::Transfer { set: s }),
+                ),
+                Need::Labels(s) => (
+                    &self.plan.transfers[s].labels,
+                    format!("labels of transfer set {s}"),
+                    cells_of(&|c| matches!(c, CellKind::Labels { set, .. } if *set == s)),
+                ),
+                Need::Student(i) => {
+                    let r = &self.plan.students[i].run;
+                    (
+                        &self.plan.students[i].stage,
+                        format!("student {} seed {}", r.variant, r.seed),
+                        cells_of(&|c| *c == CellKind::Student { index: i }),
+                    )
+                }
+            };
+            if stage.is_done() {
+                continue;
+            }
+            if let Need::Labels(s) = need {
+                if self.labeller(s).join_if_complete()?.is_some() {
+                    continue;
+                }
+            }
+            return Ok(Some(Missing {
+                dir: stage.dir.clone(),
+                what,
+                cells,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// Returns once every stage cell `k` needs is finished: at once (an error naming the first
+    /// missing stage) without `wait`, else polling the store for up to `wait`.
+    pub fn await_needs(&self, k: usize, wait: Option<Duration>) -> Result<()> {
+        let cell = &self.cells[k];
+        let who = format!("cell {k} ({} {})", cell.kind.label(), cell.name);
+        let Some(limit) = wait else {
+            return match self.missing(k)? {
+                None => Ok(()),
+                Some(m) => bail!(
+                    "{who} needs {m}, which is not finished: run it first, or pass --wait [SECS] \
+                     to wait for it"
+                ),
+            };
+        };
+        let t = Instant::now();
+        let mut pause = Duration::from_millis(200);
+        let mut waiting_for: Option<PathBuf> = None;
+        while let Some(m) = self.missing(k)? {
+            if t.elapsed() >= limit {
+                bail!(
+                    "{who}: timed out after {} s waiting for {m}",
+                    limit.as_secs()
+                );
+            }
+            if waiting_for.as_ref() != Some(&m.dir) {
+                logln!(
+                    self.run.log,
+                    "waiting for {m}; polling the store for up to {} s in all",
+                    limit.as_secs()
+                );
+                waiting_for = Some(m.dir.clone());
+            }
+            std::thread::sleep(pause.min(limit.saturating_sub(t.elapsed())));
+            pause = (pause * 3 / 2).min(Duration::from_secs(5));
+        }
+        if waiting_for.is_some() {
+            logln!(
+                self.run.log,
+                "dependencies finished after {:.0} s",
+                t.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs cell `k` (its needs met).
+    pub fn run_cell(&mut self, k: usize) -> Result<()> {
+        let run = self.run;
+        let (cfg, device, log) = (&run.spec.cfg, run.spec.device, &run.log);
+        match self.cells[k].kind {
+            CellKind::Teacher => {
+                let s = stages::teacher::run(&self.plan.teacher, cfg, &run.data, device, log)?;
+                self.teacher_summary = Some(s);
+            }
+            CellKind::Transfer { set } => {
+                let t = &self.plan.transfers[set];
+                let s = stages::transfer::run(
+                    &t.transfer,
+                    &t.augment,
+                    &cfg.paths.pos_model,
+                    &run.data,
+                    device,
+                    log,
+                )?;
+                self.transfer_sizes[set] = Some(s.total);
+            }
+            CellKind::Labels { set, .. } => {
+                let labeller = self.labeller(set);
+                let teacher = || self.teacher();
+                if self.serial {
+                    stages::labels::run(&labeller, &teacher)?;
+                } else {
+                    labeller.run(&teacher, Held::Skip)?;
+                }
+            }
+            CellKind::Student { index } => {
+                let s = self.student(index)?;
+                self.students[index] = Some(s);
+            }
+            CellKind::Evaluate => self.evaluate()?,
+        }
+        Ok(())
+    }
+
+    /// Reads labelled set `set` once.
+    fn load_labelled(&mut self, set: usize) -> Result<()> {
+        if self.labelled[set].is_none() {
+            let classes = self.run.spec.cfg.task.num_classes();
+            self.labelled[set] = Some(stages::labels::read(
+                &self.plan.transfers[set].labels,
+                classes,
+            )?);
+        }
+        Ok(())
+    }
+
+    fn student(&mut self, index: usize) -> Result<TrainSummary> {
+        for set in self.student_sets(index).collect::<Vec<_>>() {
+            self.load_labelled(set)?;
+        }
+        if self.dev.is_none() {
+            self.dev = Some(student_examples(&self.run.data.selection_dev().examples));
+        }
+        let (run, plan) = (self.run, self.plan);
+        let sp = &plan.students[index];
+        let labelled = |set: Option<usize>| set.and_then(|s| self.labelled[s].as_ref());
+        let sources = Sources {
+            train: &run.data.train,
+            transfer: labelled(sp.transfer),
+            base: labelled(plan.base),
+        };
+        let train = stages::student::training_examples(&sp.run, &sources)?;
+        logln!(
+            run.log,
+            "student {}/{}: {} seed {}",
+            index + 1,
+            plan.students.len(),
+            sp.run.variant,
+            sp.run.seed
+        );
+        stages::student::run(
+            &sp.stage,
+            &sp.run,
+            &train,
+            self.dev.as_deref().unwrap_or_default(),
+            run.spec.device,
+            &run.log,
+        )
+    }
+
+    /// The evaluation: the summaries this process computed, the others from the store.
+    fn evaluate(&self) -> Result<()> {
+        let plan = self.plan;
+        fn done<T: serde::de::DeserializeOwned>(stage: &Stage, cached: Option<T>) -> Result<T> {
+            match cached {
+                Some(s) => Ok(s),
+                None => stage.done::<T>()?.with_context(|| {
+                    format!("{} is not finished (no done.json)", stage.dir.display())
+                }),
+            }
+        }
+        let teacher_summary = done(&plan.teacher, self.teacher_summary.clone())?;
+        let mut summaries = Vec::new();
+        for (sp, s) in plan.students.iter().zip(&self.students) {
+            summaries.push(done(&sp.stage, s.clone())?);
+        }
+        let mut sizes = Vec::new();
+        for (t, s) in plan.transfers.iter().zip(&self.transfer_sizes) {
+            let cached = s.map(|total| TransferSummary {
+                originals: 0,
+                total,
+                seconds: 0.0,
+            });
+            sizes.push(done(&t.transfer, cached)?.total);
+        }
+        let teacher = self.teacher()?;
+        self.run
+            .evaluate(plan, &teacher, &teacher_summary, &summaries, &sizes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+    use crate::data::TaskData;
+    use crate::log::RunLog;
+    use crate::pipeline::tests::Inputs;
+    use crate::pipeline::RunSpec;
+    use crate::store::Store;
+
+    /// Small stand-ins for the input files the keys digest (the key tests' [`Inputs`]), a
+    /// store and an out dir.
+    struct Fixture(Inputs);
+
+    impl Fixture {
+        fn new() -> Self {
+            Fixture(Inputs::new())
+        }
+
+        /// An embedded config (`sst2.yaml`, ...) over these inputs, `extra` YAML merged last.
+        fn spec(&self, config: &'static str, smoke: bool, extra: &str) -> RunSpec {
+            let overrides = Overrides {
+                smoke,
+                ..Overrides::default()
+            };
+            RunSpec {
+                cfg: self.0.config_of(config, &overrides, extra),
+                data_dir: self.0.path("data"),
+                out_dir: self.0.path("out"),
+                store: self.0.path("store"),
+                device: tch::Device::Cpu,
+            }
+        }
+    }
+
+    fn data() -> TaskData {
+        crate::pipeline::tests::data("train", "dev")
+    }
+
+    /// Runs `f` with the executor of `spec`'s cells over an empty store.
+    fn with_exec<T>(spec: &RunSpec, f: impl FnOnce(&Exec, &Plan) -> T) -> T {
+        let store = Store::open(&spec.store).unwrap();
+        std::fs::create_dir_all(&spec.out_dir).unwrap();
+        let run = Run {
+            spec,
+            store: store.clone(),
+            log: RunLog::open(&spec.out_dir.join("log.txt")),
+            data: data(),
+            rev: "test".into(),
+        };
+        let plan = Plan::new(&spec.cfg, &run.data, &store).unwrap();
+        let exec = Exec::new(&run, &plan, false);
+        f(&exec, &plan)
+    }
+
+    fn kinds(cells: &[Cell]) -> Vec<CellKind> {
+        cells.iter().map(|c| c.kind).collect()
+    }
+
+    /// Every need of every cell is built by cells listed before it (workers taking cells in
+    /// increasing order never wait for each other in a cycle).
+    fn assert_needs_come_first(exec: &Exec) {
+        for k in 0..exec.cells.len() {
+            for need in exec.needs(k) {
+                let producers: Vec<usize> = (0..exec.cells.len())
+                    .filter(|&i| match (need, exec.cells[i].kind) {
+                        (Need::Teacher, CellKind::Teacher) => true,
+                        (Need::Transfer(s), CellKind::Transfer { set }) => s == set,
+                        (Need::Labels(s), CellKind::Labels { set, .. }) => s == set,
+                        (Need::Student(s), CellKind::Student { index }) => s == index,
+                        _ => false,
+                    })
+                    .collect();
+                assert!(!producers.is_empty(), "cell {k}: {need:?} has no cell");
+                assert!(
+                    producers.iter().all(|&p| p < k),
+                    "cell {k} needs {need:?} from cells {producers:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_and_smoke_configs_list_their_cells_in_order() {
+        let fx = Fixture::new();
+        let spec = fx.spec("sst2.yaml", false, "");
+        with_exec(&spec, |exec, plan| {
+            use CellKind::*;
+            assert_eq!(
+                kinds(&exec.cells),
+                [
+                    Teacher,
+                    Transfer { set: 0 },
+                    Labels {
+                        set: 0,
+                        shard: 0,
+                        shards: 1
+                    },
+                    Student { index: 0 },
+                    Student { index: 1 },
+                    Evaluate,
+                ]
+            );
+            let lines: Vec<String> = exec
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(k, c)| c.line(k))
+                .collect();
+            let d = |s: &Stage| s.dir.display().to_string();
+            assert_eq!(
+                lines,
+                [
+                    format!("0\tteacher\tteacher\t{}", d(&plan.teacher)),
+                    format!(
+                        "1\ttransfer\tset 0 (n_iter 6)\t{}",
+                        d(&plan.transfers[0].transfer)
+                    ),
+                    format!(
+                        "2\tlabels\tset 0, shard 1/1\t{}",
+                        d(&plan.transfers[0].labels)
+                    ),
+                    format!("3\tstudent\tbilstm seed 0\t{}", d(&plan.students[0].stage)),
+                    format!(
+                        "4\tstudent\tbilstm_soft seed 0\t{}",
+                        d(&plan.students[1].stage)
+                    ),
+                    format!("5\tevaluate\tdefault\t{}", spec.out_dir.display()),
+                ]
+            );
+            assert_needs_come_first(exec);
+        });
+
+        // The smoke overlay keeps the cells (smaller stages, other keys); shards multiply the
+        // labelling cell.
+        let smoke = fx.spec("sst2.yaml", true, "teacher: {label_shards: 3}");
+        with_exec(&smoke, |exec, plan| {
+            let k = kinds(&exec.cells);
+            assert_eq!(k.len(), 8);
+            for shard in 0..3 {
+                assert_eq!(
+                    k[2 + shard],
+                    CellKind::Labels {
+                        set: 0,
+                        shard,
+                        shards: 3
+                    }
+                );
+                assert_eq!(exec.cells[2 + shard].dir, plan.transfers[0].labels.dir);
+            }
+            assert_eq!(exec.cells[3].name, "set 0, shard 2/3");
+            assert_eq!(k[7], CellKind::Evaluate);
+            assert_eq!(exec.cells[7].name, "default-smoke");
+            assert_needs_come_first(exec);
+        });
+    }
+
+    #[test]
+    fn the_ablation_grid_lists_every_transfer_set_before_any_labelling() {
+        let fx = Fixture::new();
+        let spec = fx.spec("sst2-ablations.yaml", false, "teacher: {label_shards: 2}");
+        with_exec(&spec, |exec, plan| {
+            let sets = plan.transfers.len();
+            assert!(sets >= 2, "the grid has an n_iter-2 set too");
+            let k = kinds(&exec.cells);
+            assert_eq!(k.len(), 1 + sets + 2 * sets + plan.students.len() + 1);
+            assert_eq!(k[0], CellKind::Teacher);
+            for (s, kind) in k[1..=sets].iter().enumerate() {
+                assert_eq!(*kind, CellKind::Transfer { set: s });
+            }
+            let labels = &k[1 + sets..1 + 3 * sets];
+            assert!(labels.iter().all(|c| c.label() == "labels"));
+            let students = &k[1 + 3 * sets..k.len() - 1];
+            assert!(students.iter().all(|c| c.label() == "student"));
+            assert_eq!(*k.last().unwrap(), CellKind::Evaluate);
+            assert_needs_come_first(exec);
+        });
+    }
+
+    #[test]
+    fn the_cell_list_does_not_depend_on_the_store() {
+        let fx = Fixture::new();
+        let spec = fx.spec("sst2.yaml", true, "");
+        let before = with_exec(&spec, |exec, _| exec.cells.clone());
+        // Finish the teacher and the transfer set, leave a labelling half done.
+        with_exec(&spec, |_, plan| {
+            let summary = TrainSummary {
+                best_epoch: 1,
+                best_dev_accuracy: 0.5,
+                history: Vec::new(),
+                seconds: 1.0,
+                train_examples: 0,
+            };
+            plan.teacher.lock(|_| {}).unwrap();
+            plan.teacher.finish(&summary, tch::Device::Cpu).unwrap();
+            let t = &plan.transfers[0];
+            t.transfer.lock(|_| {}).unwrap();
+            let s = TransferSummary {
+                originals: 48,
+                total: 118,
+                seconds: 1.0,
+            };
+            t.transfer.finish(&s, tch::Device::Cpu).unwrap();
+            std::fs::create_dir_all(t.labels.dir.join("chunks")).unwrap();
+        });
+        let after = with_exec(&spec, |exec, _| exec.cells.clone());
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn a_missing_dependency_is_named_with_the_cells_that_build_it() {
+        let fx = Fixture::new();
+        let spec = fx.spec("sst2.yaml", false, "");
+        with_exec(&spec, |exec, plan| {
+            let labels = &plan.transfers[0].labels;
+            // bilstm_soft (cell 4) reads the labelled set.
+            let m = exec.missing(4).unwrap().unwrap();
+            assert_eq!(m.dir, labels.dir);
+            assert_eq!(m.cells, [2]);
+            let e = exec.await_needs(4, None).unwrap_err().to_string();
+            assert_eq!(e.lines().count(), 1, "{e}");
+            assert!(
+                e.starts_with("cell 4 (student bilstm_soft seed 0) needs ")
+                    && e.contains(&labels.dir.display().to_string())
+                    && e.contains("labels of transfer set 0, built by cell 2")
+                    && e.contains("not finished")
+                    && e.contains("--wait"),
+                "{e}"
+            );
+            // The gold-label baseline (cell 3) needs nothing, nor do the teacher and the set.
+            for k in [0, 1, 3] {
+                assert_eq!(exec.missing(k).unwrap(), None, "cell {k}");
+                exec.await_needs(k, None).unwrap();
+            }
+            // Labelling needs the teacher, then the transfer set; the evaluation the teacher first.
+            assert_eq!(exec.missing(2).unwrap().unwrap().dir, plan.teacher.dir);
+            assert_eq!(exec.missing(5).unwrap().unwrap().dir, plan.teacher.dir);
+            plan.teacher.lock(|_| {}).unwrap();
+            plan.teacher.finish(&0u32, tch::Device::Cpu).unwrap();
+            let m = exec.missing(2).unwrap().unwrap();
+            assert_eq!(m.dir, plan.transfers[0].transfer.dir);
+            assert_eq!(m.what, "transfer set 0");
+            assert_eq!(m.cells, [1]);
+            // --wait: polls, then gives up naming the same stage.
+            let t = Instant::now();
+            let e = exec
+                .await_needs(2, Some(Duration::from_millis(300)))
+                .unwrap_err()
+                .to_string();
+            assert!(t.elapsed() >= Duration::from_millis(300));
+            assert!(
+                e.contains("timed out after 0 s waiting for")
+                    && e.contains(&plan.transfers[0].transfer.dir.display().to_string()),
+                "{e}"
+            );
+            // The labels are not complete without their chunks: nothing is joined.
+            let t0 = &plan.transfers[0];
+            t0.transfer.lock(|_| {}).unwrap();
+            let s = TransferSummary {
+                originals: 1,
+                total: 3,
+                seconds: 0.0,
+            };
+            t0.transfer.finish(&s, tch::Device::Cpu).unwrap();
+            assert_eq!(exec.missing(2).unwrap(), None);
+            assert_eq!(exec.missing(4).unwrap().unwrap().dir, labels.dir);
+            assert!(!labels.is_done());
+        });
+    }
+}
