@@ -123,8 +123,8 @@ impl AblationTable {
             s.push_str(&markdown_row(&markdown_cells(r)));
         }
         s.push_str(&format!(
-            "\nΔ: difference of the mean dev accuracies (points). CI: paired bootstrap over the \
-             {} dev examples ({} resamples with replacement, ChaCha8 seed {}), each resample the \
+            "\nΔ: difference of the mean dev accuracies (points). CI: paired bootstrap over the examples of \
+             `{}` ({} resamples with replacement, ChaCha8 seed {}), each resample the \
              accuracy difference averaged over the seeds both models have; percentile interval.\n",
             self.split.id(),
             self.bootstrap.resamples,
