@@ -10,7 +10,7 @@ use bert_teacher::label::chunk_path;
 use bert_teacher::{
     fine_tune, fine_tune_epochs, label_resumable, FineTuneConfig, Teacher, TeacherError,
 };
-use common::{fixture, max_abs_diff};
+use common::{entries, fixture, max_abs_diff};
 use kd_core::data::Example;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
@@ -228,16 +228,6 @@ fn chunks_labelled_in_any_order_by_separate_workers_join_to_the_one_process_logi
 /// Bytes of a file.
 fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Sorted entry names of a directory.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// 2 epochs straight and 1 epoch + stop + resume 1 epoch give the same bits: final weights,

@@ -1,17 +1,11 @@
 //! Exact-dtype tensor files for optimiser state (`checkpoint::save_tensors` / `load_tensors`),
 //! and that a failed safetensors write leaves no temporary file behind.
 
-use bert_teacher::checkpoint::{load_tensors, save_safetensors, save_tensors};
-use tch::{nn::VarStore, Device, Kind, Tensor};
+mod common;
 
-fn entries(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use bert_teacher::checkpoint::{load_tensors, save_safetensors, save_tensors};
+use common::entries;
+use tch::{nn::VarStore, Device, Kind, Tensor};
 
 #[test]
 fn tensors_round_trip_bit_for_bit_in_their_dtype() {

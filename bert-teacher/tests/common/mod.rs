@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use kd_core::data::Example;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `bert-teacher/tests/fixtures/<name>`; a missing fixture fails the test.
 pub fn fixture(name: &str) -> PathBuf {
@@ -53,4 +53,14 @@ pub fn examples(v: &serde_json::Value) -> Vec<Example> {
             index: None,
         })
         .collect()
+}
+
+/// Sorted entry names of a directory.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
