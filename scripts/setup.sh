@@ -73,10 +73,12 @@ $missing"
 
 if [ "$full" = 1 ]; then
   FVENV=.venv-fixtures
-  if ! "$FVENV/bin/python" -c 'import torch, transformers, nltk' 2>/dev/null; then
+  if ! "$FVENV/bin/python" -c 'import torch, transformers, nltk, pyarrow, pandas, polars' 2>/dev/null; then
     say "installing the full torch==$TORCH_VERSION into $FVENV (fixture generation)"
-    "$PY" -m venv "$FVENV"
+    [ -x "$FVENV/bin/pip" ] || "$PY" -m venv "$FVENV"
+    # pyarrow, pandas, polars: the Parquet transfer set read without project code (readback.py).
     "$FVENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" numpy safetensors "transformers==5.24.0" "nltk==3.10.4" \
+      "pyarrow==26.0.1" "pandas==3.1.1" "polars==2.1.0" \
       || die "pip install torch==$TORCH_VERSION into $FVENV failed"
   fi
 fi

@@ -154,51 +154,62 @@ impl View for &HostTensor {
     }
 }
 
-/// `t` as float32 (the dtype of every saved model weight).
-fn to_host(t: &Tensor) -> Result<HostTensor> {
-    let t = t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
-    let shape = t.size().iter().map(|&d| d as usize).collect();
-    let values = Vec::<f32>::try_from(t.flatten(0, -1))?;
-    let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    Ok(HostTensor {
-        dtype: Dtype::F32,
-        shape,
-        data,
-    })
+/// `t` in the model-weight dtype `kind`: float32 (what training writes), or float16 / bfloat16
+/// (a half-size copy to carry or publish; loading casts it back to the model's float32).
+fn to_host(t: &Tensor, kind: Kind) -> Result<HostTensor> {
+    if !matches!(kind, Kind::Float | Kind::Half | Kind::BFloat16) {
+        return Err(TeacherError::InvalidArgument(format!(
+            "model weights are saved as float32, float16 or bfloat16, not {kind:?}"
+        )));
+    }
+    host_tensor(&t.to_kind(kind))
 }
 
 /// `t` in its own dtype (float32, float64 or int64), so that optimiser state round-trips exactly.
 fn to_host_exact(path: &Path, name: &str, t: &Tensor) -> Result<HostTensor> {
+    if !matches!(t.kind(), Kind::Float | Kind::Double | Kind::Int64) {
+        return Err(TeacherError::checkpoint(
+            path,
+            format!(
+                "tensor {name} has dtype {:?}; only f32, f64 and i64 can be saved",
+                t.kind()
+            ),
+        ));
+    }
+    host_tensor(t)
+}
+
+/// `t`'s values as little-endian bytes on the host, in its dtype (f32, f64, i64, f16 or bf16;
+/// the 16-bit ones bit for bit).
+fn host_tensor(t: &Tensor) -> Result<HostTensor> {
+    fn le<T: tch::kind::Element + Copy, const N: usize>(
+        flat: &Tensor,
+        bytes: fn(T) -> [u8; N],
+    ) -> Result<Vec<u8>> {
+        Ok(Vec::<T>::try_from(flat)?
+            .into_iter()
+            .flat_map(bytes)
+            .collect())
+    }
     let t = t.to_device(Device::Cpu).contiguous();
     let shape = t.size().iter().map(|&d| d as usize).collect();
     let flat = t.flatten(0, -1);
-    let (dtype, data): (Dtype, Vec<u8>) = match t.kind() {
-        Kind::Float => (
-            Dtype::F32,
-            Vec::<f32>::try_from(&flat)?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
+    let (dtype, data) = match t.kind() {
+        Kind::Float => (Dtype::F32, le(&flat, f32::to_le_bytes)?),
+        Kind::Double => (Dtype::F64, le(&flat, f64::to_le_bytes)?),
+        Kind::Int64 => (Dtype::I64, le(&flat, i64::to_le_bytes)?),
+        Kind::Half => (
+            Dtype::F16,
+            le(&flat.f_view_dtype(Kind::Int16)?, i16::to_le_bytes)?,
         ),
-        Kind::Double => (
-            Dtype::F64,
-            Vec::<f64>::try_from(&flat)?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
-        ),
-        Kind::Int64 => (
-            Dtype::I64,
-            Vec::<i64>::try_from(&flat)?
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect(),
+        Kind::BFloat16 => (
+            Dtype::BF16,
+            le(&flat.f_view_dtype(Kind::Int16)?, i16::to_le_bytes)?,
         ),
         kind => {
-            return Err(TeacherError::checkpoint(
-                path,
-                format!("tensor {name} has dtype {kind:?}; only f32, f64 and i64 can be saved"),
-            ))
+            return Err(TeacherError::InvalidArgument(format!(
+                "no safetensors layout for dtype {kind:?}"
+            )))
         }
     };
     Ok(HostTensor { dtype, shape, data })
@@ -227,12 +238,44 @@ fn serialize_to(
 /// Writes every variable of `vs` (float32, sorted names, `{"format": "pt"}` metadata as
 /// transformers expects) to `path` atomically; a failed write leaves no temporary file.
 pub fn save_safetensors(vs: &VarStore, path: &Path) -> Result<()> {
+    save_safetensors_as(vs, path, Kind::Float)
+}
+
+/// [`save_safetensors`] with every weight cast to `kind` (`Kind::Float`, `Kind::Half` or
+/// `Kind::BFloat16`).
+pub fn save_safetensors_as(vs: &VarStore, path: &Path, kind: Kind) -> Result<()> {
     let mut host: BTreeMap<String, HostTensor> = BTreeMap::new();
     for (name, t) in vs.variables() {
-        host.insert(name, to_host(&t)?);
+        host.insert(name, to_host(&t, kind)?);
     }
     let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
     serialize_to(path, &host, metadata)
+}
+
+/// Rewrites the safetensors file `src` as `dst` with every float tensor cast to `kind`
+/// (`Kind::Float`, `Kind::Half` or `Kind::BFloat16`; integer tensors are copied), names and
+/// shapes unchanged, atomically: a half-size copy of a checkpoint to carry to another machine
+/// (the models load any float dtype).
+pub fn convert_safetensors(src: &Path, dst: &Path, kind: Kind) -> Result<()> {
+    let bytes = std::fs::read(src).map_err(|e| TeacherError::io(src, e))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| TeacherError::checkpoint(src, format!("not a safetensors file: {e}")))?;
+    let mut host: BTreeMap<String, HostTensor> = BTreeMap::new();
+    for (name, view) in st.tensors() {
+        let converted = if dtype_kind(view.dtype()).is_some() {
+            to_host(&view_to_tensor(src, &name, &view)?, kind)?
+        } else {
+            // Integer buffers (BERT's `position_ids`) are kept as they are.
+            HostTensor {
+                dtype: view.dtype(),
+                shape: view.shape().to_vec(),
+                data: view.data().to_vec(),
+            }
+        };
+        host.insert(name, converted);
+    }
+    let metadata = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
+    serialize_to(dst, &host, metadata)
 }
 
 /// Writes named tensors (e.g. [`kd_core::optim::AdamW::state_tensors`]) to `path` atomically,

@@ -313,7 +313,36 @@ pub fn fine_tune(
     cfg: &FineTuneConfig,
     out_dir: &Path,
 ) -> Result<FineTuneOutput> {
-    fine_tune_epochs(init_dir, train, dev, num_labels, cfg, out_dir, usize::MAX)
+    fine_tune_on(
+        Device::cuda_if_available(),
+        init_dir,
+        train,
+        dev,
+        num_labels,
+        cfg,
+        out_dir,
+    )
+}
+
+/// [`fine_tune`] on `device` (the pipeline's `--device`; [`fine_tune`] takes CUDA when
+/// libtorch sees one). A run resumed on another device continues from the same files.
+pub fn fine_tune_on(
+    device: Device,
+    init_dir: &Path,
+    train: &[Example],
+    dev: &[Example],
+    num_labels: usize,
+    cfg: &FineTuneConfig,
+    out_dir: &Path,
+) -> Result<FineTuneOutput> {
+    let inputs = Inputs {
+        init_dir,
+        train,
+        dev,
+        num_labels,
+        out_dir,
+    };
+    run_fine_tune(device, &inputs, cfg, usize::MAX)
 }
 
 /// [`fine_tune`] that stops after at most `max_new_epochs` epochs in this call, leaving
@@ -329,11 +358,42 @@ pub fn fine_tune_epochs(
     out_dir: &Path,
     max_new_epochs: usize,
 ) -> Result<FineTuneOutput> {
+    let inputs = Inputs {
+        init_dir,
+        train,
+        dev,
+        num_labels,
+        out_dir,
+    };
+    run_fine_tune(Device::cuda_if_available(), &inputs, cfg, max_new_epochs)
+}
+
+/// What a fine-tune reads and where it writes.
+struct Inputs<'a> {
+    init_dir: &'a Path,
+    train: &'a [Example],
+    dev: &'a [Example],
+    num_labels: usize,
+    out_dir: &'a Path,
+}
+
+fn run_fine_tune(
+    device: Device,
+    inputs: &Inputs,
+    cfg: &FineTuneConfig,
+    max_new_epochs: usize,
+) -> Result<FineTuneOutput> {
+    let Inputs {
+        init_dir,
+        train,
+        dev,
+        num_labels,
+        out_dir,
+    } = *inputs;
     let train = checked_inputs(train, dev, num_labels, cfg)?;
     let train_gold = gold_labels(train, num_labels, "train")?;
     let dev_gold = gold_labels(dev, num_labels, "dev")?;
 
-    let device = Device::cuda_if_available();
     tch::manual_seed(cfg.seed as i64);
     let mut teacher = Teacher::from_pretrained(init_dir, num_labels, device)?;
     teacher.set_max_len(cfg.max_len)?;
@@ -362,29 +422,15 @@ pub fn fine_tune_epochs(
     }
 
     let end_epoch = cfg.epochs.min(start_epoch.saturating_add(max_new_epochs));
+    let data = Encodings {
+        train: &train_enc,
+        train_gold: &train_gold,
+        lengths: &lengths,
+        dev: &dev_enc,
+        dev_gold: &dev_gold,
+    };
     for epoch in start_epoch..end_epoch {
-        let started = Instant::now();
-        // Seeds depend on (seed, epoch) only, so a resumed epoch replays the same batches/dropout.
-        let epoch_seed = kd_core::seed::epoch_seed(cfg.seed, epoch + 1);
-        tch::manual_seed(epoch_seed as i64);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
-        let batches = plan_batches(&lengths, cfg.batch_size, POOL_BATCHES, &mut rng);
-        let epoch_data = EpochData {
-            encoded: &train_enc,
-            gold: &train_gold,
-            batches: &batches,
-            epoch,
-        };
-        let loss_sum = train_epoch(&teacher, &mut opt, cfg, &schedule, &epoch_data)?;
-        let train_seconds = started.elapsed().as_secs_f64();
-        let dev_logits = teacher.predict_encoded(&dev_enc, cfg.eval_batch_size, false)?;
-        let record = EpochRecord {
-            epoch: epoch + 1,
-            train_loss: loss_sum / train.len() as f64,
-            dev_accuracy: accuracy(&dev_logits, &dev_gold, num_labels),
-            seconds: started.elapsed().as_secs_f64(),
-            examples_per_sec: train.len() as f64 / train_seconds.max(1e-9),
-        };
+        let record = run_epoch(&teacher, &mut opt, cfg, &schedule, &data, epoch)?;
         eprintln!("teacher {record}");
         let state = ResumeState {
             config: cfg.clone(),
@@ -404,6 +450,50 @@ pub fn fine_tune_epochs(
         write_json(&out_dir.join("fine_tune.json"), &output)?;
     }
     Ok(output)
+}
+
+/// The encoded training and dev sets of one fine-tune, with their gold labels.
+struct Encodings<'a> {
+    train: &'a [Encoded],
+    train_gold: &'a [i64],
+    /// Token counts of `train`, for length-bucketed batches.
+    lengths: &'a [usize],
+    dev: &'a [Encoded],
+    dev_gold: &'a [i64],
+}
+
+/// One epoch (0-based `epoch`): its batches, the training steps, then the dev evaluation.
+fn run_epoch(
+    teacher: &Teacher,
+    opt: &mut AdamW,
+    cfg: &FineTuneConfig,
+    schedule: &Schedule,
+    data: &Encodings,
+    epoch: usize,
+) -> Result<EpochRecord> {
+    let started = Instant::now();
+    // Seeds depend on (seed, epoch) only, so a resumed epoch replays the same batches/dropout.
+    let epoch_seed = kd_core::seed::epoch_seed(cfg.seed, epoch + 1);
+    tch::manual_seed(epoch_seed as i64);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(epoch_seed);
+    let batches = plan_batches(data.lengths, cfg.batch_size, POOL_BATCHES, &mut rng);
+    let epoch_data = EpochData {
+        encoded: data.train,
+        gold: data.train_gold,
+        batches: &batches,
+        epoch,
+    };
+    let loss_sum = train_epoch(teacher, opt, cfg, schedule, &epoch_data)?;
+    let train_seconds = started.elapsed().as_secs_f64();
+    let dev_logits = teacher.predict_encoded(data.dev, cfg.eval_batch_size, false)?;
+    let n = data.train.len();
+    Ok(EpochRecord {
+        epoch: epoch + 1,
+        train_loss: loss_sum / n as f64,
+        dev_accuracy: accuracy(&dev_logits, data.dev_gold, teacher.num_labels()),
+        seconds: started.elapsed().as_secs_f64(),
+        examples_per_sec: n as f64 / train_seconds.max(1e-9),
+    })
 }
 
 /// Checks the arguments of [`fine_tune_epochs`]; returns the training examples it uses (the

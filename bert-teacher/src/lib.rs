@@ -26,6 +26,8 @@ pub mod teacher;
 pub mod tokenize;
 
 pub use error::{Result, TeacherError};
-pub use finetune::{fine_tune, fine_tune_epochs, EpochRecord, FineTuneConfig, FineTuneOutput};
+pub use finetune::{
+    fine_tune, fine_tune_epochs, fine_tune_on, EpochRecord, FineTuneConfig, FineTuneOutput,
+};
 pub use label::label_resumable;
 pub use teacher::Teacher;

@@ -50,7 +50,12 @@ pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
     let tmp = kd_core::io::tmp_path_with_extension(path, "safetensors");
     let contiguous: Vec<(&str, Tensor)> = tensors
         .iter()
-        .map(|(n, t)| (n.as_str(), t.detach().contiguous()))
+        .map(|(n, t)| {
+            (
+                n.as_str(),
+                t.detach().to_device(tch::Device::Cpu).contiguous(),
+            )
+        })
         .collect();
     if let Err(e) = Tensor::write_safetensors(&contiguous, &tmp) {
         let _ = std::fs::remove_file(&tmp);

@@ -52,11 +52,17 @@ impl Embeddings {
             EmbeddingMode::Multichannel => (true, true),
         };
         if frozen {
-            let t = p.sub("static").add("weight", init.copy(), false);
+            // On the path's device; the noise is drawn on the CPU whatever the device, so a seed
+            // gives the same initial table everywhere.
+            let t = p
+                .sub("static")
+                .add("weight", init.copy().to_device(p.device()), false);
             tables.push(t);
         }
         if trained {
-            let t = p.sub("non_static").add("weight", init.copy(), true);
+            let t = p
+                .sub("non_static")
+                .add("weight", init.copy().to_device(p.device()), true);
             tables.push(t);
         }
         debug_assert_eq!(tables[0].size(), vec![vocab_size, dim as i64]);

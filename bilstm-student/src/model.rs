@@ -114,14 +114,20 @@ impl StudentModel {
         })
     }
 
-    /// Restores a student saved by [`StudentModel::save`] (or a training run's `out_dir`).
+    /// Restores a student saved by [`StudentModel::save`] (or a training run's `out_dir`), on
+    /// the CPU.
     pub fn load(dir: &Path) -> Result<(Self, nn::VarStore)> {
+        Self::load_on(dir, Device::Cpu)
+    }
+
+    /// [`StudentModel::load`] onto `device` (a checkpoint saved on any device loads on any).
+    pub fn load_on(dir: &Path, device: Device) -> Result<(Self, nn::VarStore)> {
         let cfg_path = dir.join(CONFIG_FILE);
         let bytes = std::fs::read(&cfg_path).map_err(|e| KdError::io(&cfg_path, e))?;
         let config: StudentConfig = serde_json::from_slice(&bytes)
             .map_err(|e| KdError::parse(&cfg_path, e.line(), e.to_string()))?;
         let vocab = Vocab::load(&dir.join(VOCAB_FILE))?;
-        let mut vs = nn::VarStore::new(Device::Cpu);
+        let mut vs = nn::VarStore::new(device);
         let model = Self::with_vectors(vs.root(), &config, vocab, None)?;
         let weights = dir.join(WEIGHTS_FILE);
         vs.load(&weights)
@@ -247,7 +253,17 @@ impl StudentModel {
                 "sentence {side}: ids must lie in 0..{vocab} (vocab_size), got {lo}..={hi}"
             )));
         }
-        Ok(self.encoder.forward(ids, lengths))
+        // The checks above read the batch where it was built (the CPU); the LSTM runs where the
+        // variables are.
+        let device = self.device();
+        Ok(self
+            .encoder
+            .forward(&ids.to_device(device), &lengths.to_device(device)))
+    }
+
+    /// The device the model's variables are on (that of the `nn::Path` it was built under).
+    pub fn device(&self) -> Device {
+        self.out.ws.device()
     }
 }
 

@@ -308,7 +308,7 @@ pub fn predict_encoded(
             let refs: Vec<&Encoded> = idx.iter().map(|&i| &encoded[i]).collect();
             parts.push(model.forward_t(&Batch::new(&refs)?, false)?);
         }
-        let sorted = Tensor::cat(&parts, 0);
+        let sorted = Tensor::cat(&parts, 0).to_device(tch::Device::Cpu);
         // Row k of `sorted` is example order[k]; scatter back to input order.
         let order: Vec<i64> = batches.iter().flatten().map(|&i| i as i64).collect();
         let out = Tensor::zeros(
@@ -399,9 +399,10 @@ impl Targets {
     }
 
     fn loss(&self, logits: &Tensor, idx: &[usize]) -> Result<Tensor> {
+        let device = logits.device();
         let labels = self.labels.as_ref().map(|l| {
             let v: Vec<i64> = idx.iter().map(|&i| l[i]).collect();
-            Tensor::from_slice(&v)
+            Tensor::from_slice(&v).to_device(device)
         });
         match self.objective {
             Objective::Hard => hard_ce(logits, labels.as_ref().unwrap_or_else(|| unreachable!())),
@@ -412,7 +413,9 @@ impl Targets {
                 for &i in idx {
                     z.extend_from_slice(&all[i * c..(i + 1) * c]);
                 }
-                let teacher = Tensor::from_slice(&z).view([idx.len() as i64, c as i64]);
+                let teacher = Tensor::from_slice(&z)
+                    .view([idx.len() as i64, c as i64])
+                    .to_device(device);
                 loss.forward(logits, &teacher, labels.as_ref())
             }
         }

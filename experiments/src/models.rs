@@ -40,6 +40,7 @@ pub fn fresh_student<'a>(
     cfg: &StudentConfig,
     texts: impl IntoIterator<Item = &'a str>,
     seed: u64,
+    device: tch::Device,
 ) -> Result<(StudentModel, tch::nn::VarStore)> {
     let vocab = Vocab::build(texts, &cfg.vocab);
     let vectors = match (&cfg.embedding.mode, &cfg.embedding.vectors) {
@@ -53,7 +54,7 @@ pub fn fresh_student<'a>(
         }
     };
     tch::manual_seed(seed as i64);
-    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let vs = tch::nn::VarStore::new(device);
     let model = StudentModel::with_vectors(vs.root(), cfg, vocab, vectors.as_ref())?;
     Ok((model, vs))
 }
@@ -84,10 +85,11 @@ pub fn student(
     dir: Option<&Path>,
     cfg: &StudentConfig,
     train: &[Example],
+    device: tch::Device,
 ) -> Result<(StudentModel, tch::nn::VarStore)> {
     match dir {
-        Some(d) => StudentModel::load(d)
+        Some(d) => StudentModel::load_on(d, device)
             .with_context(|| format!("loading the student from {}", d.display())),
-        None => fresh_student(cfg, texts(train), 0),
+        None => fresh_student(cfg, texts(train), 0, device),
     }
 }

@@ -23,7 +23,7 @@ use crate::log::RunLog;
 use crate::logln;
 use crate::names::{task_slug, ModelName};
 use crate::results::{git_rev, write_csv, HistoryRow, VariantRow};
-use crate::stages::evaluate::{evaluate, load_student, Subject};
+use crate::stages::evaluate::{evaluate, load_student, Evaluation, Subject};
 use crate::stages::{self, TrainSummary};
 use crate::store::{files_digest, path_digest, try_lock_file, Stage, Store};
 use anyhow::{bail, Context, Result};
@@ -447,7 +447,7 @@ impl<'a> Run<'a> {
         )?;
         let mut history = history_rows(slug, &cfg.name, &teacher_name, cfg.seed, teacher_summary);
         for (sp, summary) in plan.students.iter().zip(summaries) {
-            let (student, _vs) = load_student(&sp.stage.dir)?;
+            let (student, _vs) = load_student(&sp.stage.dir, self.spec.device)?;
             let e = evaluate(
                 &student,
                 &subject(&sp.run.variant, sp.run.seed),
@@ -466,22 +466,7 @@ impl<'a> Run<'a> {
             ));
         }
         let variants = variant_rows(cfg, plan, transfer_sizes, &self.data);
-        write_csv(&out_dir.join("metrics.csv"), &ev.metrics)?;
-        write_csv(&out_dir.join("history.csv"), &history)?;
-        write_csv(&out_dir.join("variants.csv"), &variants)?;
-        write_csv(&out_dir.join("dev_predictions.csv"), &ev.predictions)?;
-        write_stage_refs(out_dir, plan)?;
-        // What produced these files: the command, the code, the machine (see README,
-        // "Reproducibility": the students' numbers follow the CPU's kernels).
-        let run_json = json!({
-            "command": std::env::args().collect::<Vec<_>>(),
-            "config": cfg.name,
-            "provenance": crate::store::Provenance::here(self.spec.device),
-        });
-        kd_core::io::atomic_write_bytes(
-            &out_dir.join("run.json"),
-            &serde_json::to_vec_pretty(&run_json)?,
-        )?;
+        self.write_results(plan, &ev, &history, &variants)?;
         if task == kd_core::data::Task::Sst2 {
             stages::evaluate::softmax_t_example(out_dir, task, teacher, &self.data)?;
         }
@@ -497,6 +482,34 @@ impl<'a> Run<'a> {
             logln!(self.log, "{line}");
         }
         logln!(self.log, "done: {}", out_dir.join("metrics.csv").display());
+        Ok(())
+    }
+
+    /// Writes the run's result files into its out dir: the tidy CSVs, `stages.json` and
+    /// `run.json` (the command, the code and the machine that produced them).
+    fn write_results(
+        &self,
+        plan: &Plan,
+        ev: &Evaluation,
+        history: &[HistoryRow],
+        variants: &[VariantRow],
+    ) -> Result<()> {
+        let (cfg, out_dir) = (&self.spec.cfg, &self.spec.out_dir);
+        write_csv(&out_dir.join("metrics.csv"), &ev.metrics)?;
+        write_csv(&out_dir.join("history.csv"), history)?;
+        write_csv(&out_dir.join("variants.csv"), variants)?;
+        write_csv(&out_dir.join("dev_predictions.csv"), &ev.predictions)?;
+        write_stage_refs(out_dir, plan)?;
+        // See README, "Reproducibility": the students' numbers follow the CPU's kernels.
+        let run_json = json!({
+            "command": std::env::args().collect::<Vec<_>>(),
+            "config": cfg.name,
+            "provenance": crate::store::Provenance::here(self.spec.device),
+        });
+        kd_core::io::atomic_write_bytes(
+            &out_dir.join("run.json"),
+            &serde_json::to_vec_pretty(&run_json)?,
+        )?;
         Ok(())
     }
 }
@@ -762,8 +775,18 @@ pub(super) mod tests {
             [true, false, true, true, true],
             "dev file"
         );
+        // Computing keys creates nothing in the store.
+        assert_eq!(std::fs::read_dir(&store.root).unwrap().count(), 0);
+    }
 
-        // Settings: each to its stages; the ones that cannot change results to none.
+    #[test]
+    fn each_setting_invalidates_exactly_its_stages_and_the_others_none() {
+        let inputs = Inputs::new();
+        let store = Store::open(&inputs.path("store")).unwrap();
+        let d = data("train1", "dev1");
+        let base = keys(&inputs.config(""), &d, &store);
+        // [teacher, transfer, labels, bilstm, bilstm_soft]; the settings that cannot change
+        // results (batch sizes for evaluation, progress, threads) change none.
         let cases: [(&str, [bool; 5]); 8] = [
             (
                 "teacher: {fine_tune: {lr: 3.0e-5}}",

@@ -259,7 +259,11 @@ fn deployment_files_are_well_formed_and_sized_for_the_default_cells() {
     let read =
         |p: &str| std::fs::read_to_string(root().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
 
-    for script in ["deploy/slurm/sst2-array.sbatch", "scripts/local-array.sh"] {
+    for script in [
+        "deploy/slurm/sst2-array.sbatch",
+        "scripts/local-array.sh",
+        "scripts/cells-speedup.sh",
+    ] {
         let o = Command::new("bash")
             .args(["-n", script])
             .current_dir(root())

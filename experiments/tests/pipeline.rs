@@ -87,6 +87,19 @@ fn check_outputs(
     assert_eq!(labels.len(), 1, "{task}: one labelling stage");
     let header = std::fs::read_to_string(labels[0].join("transfer.tsv")).unwrap();
     assert!(header.lines().next().unwrap().contains("logit_0"));
+    // ... and as Parquet, with the same rows and bit-identical logits.
+    let (tsv_rows, tsv_logits) =
+        kd_core::augment::read_transfer_set(&labels[0].join("transfer.tsv")).unwrap();
+    let (pq_rows, pq_logits, k) =
+        kd_core::augment::read_transfer_parquet(&labels[0].join("transfer.parquet")).unwrap();
+    let (tsv_logits, tsv_k) = tsv_logits.unwrap();
+    assert_eq!((pq_rows, k), (tsv_rows, tsv_k), "{task}: parquet rows");
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(&pq_logits),
+        bits(&tsv_logits),
+        "{task}: parquet logits"
+    );
     for prefix in ["teacher-", "transfer-", "labels-", "student-"] {
         let dirs = stage_dirs(store, prefix);
         assert!(!dirs.is_empty(), "{task}: no {prefix} stage in the store");

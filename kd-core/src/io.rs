@@ -206,6 +206,28 @@ pub fn atomic_write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     atomic_write(path, |w| w.write_all(bytes))
 }
 
+/// Runs a reader of `path` that may panic on a malformed file (the `parquet` crate asserts on
+/// some crafted inputs) and turns a panic into a parse error naming the file: no input file may
+/// take the program down. `format` names the file format in the message.
+pub fn read_without_panics<T>(
+    path: &Path,
+    format: &str,
+    read: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(KdError::parse(
+            path,
+            0,
+            format!("malformed {format} file (the reader panicked: {what})"),
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

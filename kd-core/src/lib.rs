@@ -32,4 +32,4 @@ pub mod record;
 pub mod seed;
 
 pub use classifier::Classifier;
-pub use error::{KdError, Result};
+pub use error::{FileError, KdError, Result};

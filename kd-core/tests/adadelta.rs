@@ -4,79 +4,12 @@
 use kd_core::loss::hard_ce;
 use kd_core::optim::{linear_warmup_decay, Adadelta, AdadeltaConfig};
 mod common;
+mod optim_fixture;
 
 use common::fixture;
+use optim_fixture::{check_moment, check_params, flat, max_dev, state, to_vec, Problem};
 use serde_json::Value;
 use tch::{nn, Device, Kind, Tensor};
-
-/// |a - b| <= TOL * max(1, |b|), f64 throughout.
-const TOL: f64 = 1e-10;
-
-fn flat(v: &Value) -> Vec<f64> {
-    match v {
-        Value::Array(xs) => xs.iter().flat_map(flat).collect(),
-        x => vec![x.as_f64().expect("number")],
-    }
-}
-
-fn shape(v: &Value) -> Vec<i64> {
-    match v {
-        Value::Array(xs) => std::iter::once(xs.len() as i64)
-            .chain(shape(&xs[0]))
-            .collect(),
-        _ => vec![],
-    }
-}
-
-fn tensor(v: &Value) -> Tensor {
-    Tensor::from_slice(&flat(v)).view(shape(v).as_slice())
-}
-
-fn to_vec(t: &Tensor) -> Vec<f64> {
-    Vec::<f64>::try_from(&t.flatten(0, -1)).unwrap()
-}
-
-fn max_dev(got: &[f64], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
-        .fold(0.0, f64::max)
-}
-
-struct Problem {
-    xs: Tensor,
-    ys: Tensor,
-    names: Vec<String>,
-}
-
-impl Problem {
-    fn new(fx: &Value) -> Self {
-        let ys: Vec<i64> = fx["ys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|y| y.as_i64().unwrap())
-            .collect();
-        let names = fx["param_order"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_str().unwrap().to_string())
-            .collect();
-        Problem {
-            xs: tensor(&fx["xs"]),
-            ys: Tensor::from_slice(&ys),
-            names,
-        }
-    }
-
-    /// The torch script's fixed loss: cross-entropy of a linear classifier; `params[2]` is unused.
-    fn backward(&self, params: &[Tensor]) {
-        let logits = self.xs.matmul(&params[0].tr()) + &params[1];
-        hard_ce(&logits, &self.ys).unwrap().backward();
-    }
-}
 
 fn config(v: &Value) -> AdadeltaConfig {
     AdadeltaConfig {
@@ -85,16 +18,6 @@ fn config(v: &Value) -> AdadeltaConfig {
         eps: v["eps"].as_f64().unwrap(),
         weight_decay: v["weight_decay"].as_f64().unwrap(),
     }
-}
-
-fn check_params(params: &[Tensor], want: &Value, names: &[String], what: &str) -> f64 {
-    let mut worst = 0.0f64;
-    for (p, name) in params.iter().zip(names) {
-        let dev = max_dev(&to_vec(p), &flat(&want[name.as_str()]));
-        assert!(dev <= TOL, "{what}, {name}: deviation {dev:e}");
-        worst = worst.max(dev);
-    }
-    worst
 }
 
 #[test]
@@ -107,11 +30,7 @@ fn adadelta_matches_torch_step_by_step() {
     for run in runs {
         let cfg_json = &run["config"];
         let name = cfg_json["name"].as_str().unwrap();
-        let params: Vec<Tensor> = problem
-            .names
-            .iter()
-            .map(|n| tensor(&fx["init"][n.as_str()]).set_requires_grad(true))
-            .collect();
+        let params = problem.params();
         let mut opt = Adadelta::new(
             params.iter().map(Tensor::shallow_clone).collect(),
             config(cfg_json),
@@ -138,23 +57,11 @@ fn adadelta_matches_torch_step_by_step() {
             flat(&fx["init"]["unused"]),
             "{name}: unused parameter moved"
         );
-        let state = opt.state_tensors();
+        let named = opt.state_tensors();
         for (i, st) in run["final_state"].as_array().unwrap().iter().enumerate() {
             for key in ["square_avg", "acc_delta"] {
-                let got = &state
-                    .iter()
-                    .find(|(k, _)| *k == format!("{key}.{i}"))
-                    .unwrap()
-                    .1;
-                if st[key].is_null() {
-                    assert!(
-                        to_vec(got).iter().all(|&x| x == 0.0),
-                        "{name}: {key}.{i} should be untouched"
-                    );
-                } else {
-                    let dev = max_dev(&to_vec(got), &flat(&st[key]));
-                    assert!(dev <= TOL, "{name}: final {key}.{i} deviation {dev:e}");
-                }
+                let what = format!("{key}.{i}");
+                check_moment(state(&named, &what), &st[key], &format!("{name}: {what}"));
             }
         }
     }
@@ -170,11 +77,7 @@ fn state_round_trip_resumes_exactly() {
     let run = &fx["runs"][1];
     let cfg = config(&run["config"]);
     let history = run["params_after_step"].as_array().unwrap();
-    let params: Vec<Tensor> = problem
-        .names
-        .iter()
-        .map(|n| tensor(&fx["init"][n.as_str()]).set_requires_grad(true))
-        .collect();
+    let params = problem.params();
     let mut opt = Adadelta::new(params.iter().map(Tensor::shallow_clone).collect(), cfg);
     for _ in 0..4 {
         opt.zero_grad();

@@ -1,93 +1,15 @@
 //! `kd_core::optim::AdamW` against `torch.optim.AdamW` step by step (`fixtures/gen_adamw.py`),
 //! against `tch::nn::AdamW` (libtorch's C++ optimiser) bit for bit, and its state round trip.
 
-use kd_core::loss::hard_ce;
 use kd_core::optim::{clip_grad_norm, AdamW, AdamWConfig};
 mod common;
+mod optim_fixture;
 
 use common::fixture;
+use optim_fixture::{check_moment, check_params, flat, max_dev, state, to_vec, Problem, TOL};
 use serde_json::Value;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
-
-/// |a - b| <= TOL * max(1, |b|), f64 throughout. torch.optim.AdamW's `lerp_` and libtorch's
-/// `mul_` + fused `add_` round differently, so the comparison is not bitwise.
-const TOL: f64 = 1e-10;
-
-fn flat(v: &Value) -> Vec<f64> {
-    match v {
-        Value::Array(xs) => xs.iter().flat_map(flat).collect(),
-        x => vec![x.as_f64().expect("number")],
-    }
-}
-
-fn shape(v: &Value) -> Vec<i64> {
-    match v {
-        Value::Array(xs) => std::iter::once(xs.len() as i64)
-            .chain(shape(&xs[0]))
-            .collect(),
-        _ => vec![],
-    }
-}
-
-fn tensor(v: &Value) -> Tensor {
-    Tensor::from_slice(&flat(v)).view(shape(v).as_slice())
-}
-
-fn to_vec(t: &Tensor) -> Vec<f64> {
-    Vec::<f64>::try_from(&t.flatten(0, -1).to_kind(Kind::Double)).unwrap()
-}
-
-fn max_dev(got: &[f64], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
-        .fold(0.0, f64::max)
-}
-
-struct Problem {
-    xs: Tensor,
-    ys: Tensor,
-    names: Vec<String>,
-    init: Value,
-}
-
-impl Problem {
-    fn new(fx: &Value) -> Self {
-        let ys: Vec<i64> = fx["ys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|y| y.as_i64().unwrap())
-            .collect();
-        let names = fx["param_order"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_str().unwrap().to_string())
-            .collect();
-        Problem {
-            xs: tensor(&fx["xs"]),
-            ys: Tensor::from_slice(&ys),
-            names,
-            init: fx["init"].clone(),
-        }
-    }
-
-    fn params(&self) -> Vec<Tensor> {
-        self.names
-            .iter()
-            .map(|n| tensor(&self.init[n.as_str()]).set_requires_grad(true))
-            .collect()
-    }
-
-    /// The torch script's loss: cross-entropy of a linear classifier; `params[2]` is unused.
-    fn backward(&self, params: &[Tensor]) {
-        let logits = self.xs.matmul(&params[0].tr()) + &params[1];
-        hard_ce(&logits, &self.ys).unwrap().backward();
-    }
-}
 
 struct Run<'a> {
     name: &'a str,
@@ -142,20 +64,6 @@ impl Run<'_> {
     }
 }
 
-fn check_params(params: &[Tensor], want: &Value, names: &[String], what: &str) -> f64 {
-    let mut worst = 0.0f64;
-    for (p, name) in params.iter().zip(names) {
-        let dev = max_dev(&to_vec(p), &flat(&want[name.as_str()]));
-        assert!(dev <= TOL, "{what}, {name}: deviation {dev:e}");
-        worst = worst.max(dev);
-    }
-    worst
-}
-
-fn state<'a>(named: &'a [(String, Tensor)], name: &str) -> &'a Tensor {
-    &named.iter().find(|(k, _)| k == name).unwrap().1
-}
-
 #[test]
 fn adamw_matches_torch_step_by_step() {
     let fx = fixture("adamw.json");
@@ -201,16 +109,8 @@ fn adamw_matches_torch_step_by_step() {
             );
             assert_eq!(opt.steps(i), Some(steps[i]));
             for key in ["exp_avg", "exp_avg_sq"] {
-                let got = state(&named, &format!("{key}.{i}"));
-                if st[key].is_null() {
-                    assert!(
-                        to_vec(got).iter().all(|&x| x == 0.0),
-                        "{name}: {key}.{i} should be untouched"
-                    );
-                } else {
-                    let dev = max_dev(&to_vec(got), &flat(&st[key]));
-                    assert!(dev <= TOL, "{name}: final {key}.{i} deviation {dev:e}");
-                }
+                let what = format!("{key}.{i}");
+                check_moment(state(&named, &what), &st[key], &format!("{name}: {what}"));
             }
         }
     }

@@ -5,7 +5,7 @@ use kd_core::data::{
     load_split, load_split_file, read_submission, submission_name, task_files, write_submission,
     Example, SplitFile, Task,
 };
-use kd_core::KdError;
+use kd_core::{FileError, KdError};
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -21,9 +21,9 @@ fn load(task: Task, name: &str) -> Vec<Example> {
 /// Loads a fixture that must fail; returns the error's line and message.
 fn parse_error(task: Task, name: &str) -> (usize, String) {
     match load_split(task, &fixture(name)) {
-        Err(e @ KdError::Parse { .. }) => {
+        Err(e @ KdError::File(FileError::Parse { .. })) => {
             let msg = e.to_string();
-            let KdError::Parse { line, path, .. } = e else {
+            let KdError::File(FileError::Parse { line, path, .. }) = e else {
                 unreachable!()
             };
             assert_eq!(path, fixture(name), "error names the file");
@@ -219,7 +219,7 @@ fn bad_utf8_names_its_line() {
     bytes.extend_from_slice(b"fine .\t1\n");
     std::fs::write(&path, bytes).unwrap();
     match load_split(Task::Sst2, &path) {
-        Err(KdError::Parse { line, msg, .. }) => {
+        Err(KdError::File(FileError::Parse { line, msg, .. })) => {
             assert_eq!(line, 4);
             assert!(msg.contains("UTF-8"), "{msg}");
         }
@@ -231,7 +231,7 @@ fn bad_utf8_names_its_line() {
 fn missing_file_is_an_io_error_naming_it() {
     let path = fixture("no_such_file.tsv");
     match load_split(Task::Sst2, &path) {
-        Err(KdError::Io { path: p, .. }) => assert_eq!(p, path),
+        Err(KdError::File(FileError::Io { path: p, .. })) => assert_eq!(p, path),
         other => panic!("expected an I/O error, got {other:?}"),
     }
 }
@@ -357,7 +357,7 @@ fn submission_rejects_bad_input_without_writing() {
 
     std::fs::write(&path, "index\tprediction\n0\t1\n1\tyes\n").unwrap();
     match read_submission(Task::Qqp, &path) {
-        Err(KdError::Parse { line, .. }) => assert_eq!(line, 3),
+        Err(KdError::File(FileError::Parse { line, .. })) => assert_eq!(line, 3),
         other => panic!("expected a parse error, got {other:?}"),
     }
 }
@@ -431,9 +431,9 @@ fn write_tsv(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// The line and message of a parse error, checking that it names `path`.
 fn parse_error_at(result: Result<impl std::fmt::Debug, KdError>, path: &Path) -> (usize, String) {
     match result {
-        Err(e @ KdError::Parse { .. }) => {
+        Err(e @ KdError::File(FileError::Parse { .. })) => {
             let msg = e.to_string();
-            let KdError::Parse { line, path: p, .. } = e else {
+            let KdError::File(FileError::Parse { line, path: p, .. }) = e else {
                 unreachable!()
             };
             assert_eq!(p, path, "error names the file");

@@ -2,7 +2,7 @@
 //! temporaries; the `KD_FAIL_WRITE` hook fails exactly the writes it names.
 
 use kd_core::io::{atomic_write, atomic_write_bytes, sweep_temp_files, tmp_path, FAIL_WRITE_ENV};
-use kd_core::KdError;
+use kd_core::{FileError, KdError};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
@@ -30,7 +30,7 @@ fn failed_rename_removes_the_temporary() {
     std::fs::create_dir(&target).unwrap();
     std::fs::write(target.join("keep"), b"x").unwrap();
     match atomic_write_bytes(&target, b"{}") {
-        Err(KdError::Io { path, .. }) => assert_eq!(path, target),
+        Err(KdError::File(FileError::Io { path, .. })) => assert_eq!(path, target),
         other => panic!("expected an I/O error naming the target, got {other:?}"),
     }
     assert_eq!(names(dir.path()), set(&["out.json"]), "no temporary left");
@@ -170,7 +170,7 @@ fn fault_injection_child() {
     std::fs::create_dir_all(victim.parent().unwrap()).unwrap();
     std::fs::write(&victim, b"old").unwrap();
     match atomic_write_bytes(&victim, b"new") {
-        Err(KdError::Io { path, source }) => {
+        Err(KdError::File(FileError::Io { path, source })) => {
             assert_eq!(path, victim);
             assert_eq!(source.kind(), std::io::ErrorKind::StorageFull);
             assert!(

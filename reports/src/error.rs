@@ -1,29 +1,16 @@
 //! The error type of every fallible function in `reports`. Messages name the file and, for
 //! malformed CSVs, the 1-based line, so a bad input is one line on stderr.
 
+pub use kd_schema::FileError;
 use std::path::PathBuf;
 
 /// Errors from loading result CSVs and rendering tables and figures.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// A malformed input file; `line` is 1-based (1 = the header row).
-    #[error("{}:{line}: {msg}", path.display())]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line number.
-        line: usize,
-        /// What was wrong.
-        msg: String,
-    },
-    /// An I/O error on a named file or directory.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    /// A malformed input file (`path:line: what`; line 1 = the header row) or an I/O error on
+    /// a named file or directory.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The results directory does not exist.
     #[error("results directory {} does not exist", .0.display())]
     MissingResults(PathBuf),
@@ -57,18 +44,11 @@ pub enum ReportError {
 impl ReportError {
     /// A parse error at `path:line`.
     pub fn parse(path: impl Into<PathBuf>, line: usize, msg: impl Into<String>) -> Self {
-        ReportError::Parse {
-            path: path.into(),
-            line,
-            msg: msg.into(),
-        }
+        ReportError::File(FileError::parse(path, line, msg))
     }
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ReportError::Io {
-            path: path.into(),
-            source,
-        }
+        ReportError::File(FileError::io(path, source))
     }
 }
 

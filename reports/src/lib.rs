@@ -15,7 +15,7 @@ pub mod io;
 pub mod rows;
 pub mod schema;
 
-pub use error::{ReportError, Result};
+pub use error::{FileError, ReportError, Result};
 
 /// Puts `#[cfg(feature = "render")]` on every item it is given, so that the render half of the
 /// crate is one list under one condition (and no `mod` has to move under a new folder).

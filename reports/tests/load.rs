@@ -5,7 +5,7 @@ mod common;
 use common::{copied_results, full_results, write};
 use reports::load::{read_rows, HistoryRow, MetricRow, Results};
 use reports::schema::{Metric, Model, Split, Task};
-use reports::ReportError;
+use reports::{FileError, ReportError};
 
 const METRICS_HEADER: &str = "task,model,split,metric,value,seed,config,git_rev\n";
 
@@ -50,7 +50,7 @@ fn error_after_writing(rel: &str, text: &str) -> (String, ReportError) {
 
 fn line_of(err: &ReportError) -> usize {
     match err {
-        ReportError::Parse { line, .. } => *line,
+        ReportError::File(FileError::Parse { line, .. }) => *line,
         other => panic!("expected a parse error, got {other:?}"),
     }
 }

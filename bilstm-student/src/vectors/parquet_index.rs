@@ -32,21 +32,8 @@ pub(crate) fn read_word_index_checked(
 ) -> Result<Vec<Option<String>>> {
     let file = std::fs::File::open(path).map_err(|e| KdError::io(path, e))?;
     let file_len = file.metadata().map_err(|e| KdError::io(path, e))?.len();
-    // The parquet crate asserts on some malformed inputs; no file may take the program down.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    kd_core::io::read_without_panics(path, "parquet", || {
         read_words(path, file, file_len, expected_rows)
-    }))
-    .unwrap_or_else(|panic| {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Err(KdError::parse(
-            path,
-            0,
-            format!("malformed parquet file (the reader panicked: {what})"),
-        ))
     })
 }
 

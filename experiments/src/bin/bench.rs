@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use experiments::cli::{parse_device, DeviceArg};
 use experiments::models;
 use kd_core::data::{load_split, Example, Task};
 use std::path::PathBuf;
@@ -39,6 +40,9 @@ struct Opts {
     /// libtorch threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Device: auto (CUDA when libtorch sees one), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    device: DeviceArg,
     /// GLUE data root (holding SST-2/) or the SST-2 folder.
     #[arg(long, default_value = "data/glue")]
     data_dir: PathBuf,
@@ -64,11 +68,11 @@ fn run() -> Result<()> {
     let warm: Vec<Example> = sample.iter().take(opts.batch_size).cloned().collect();
     let cfg = models::default_sst2_config()?;
     let to_student = models::student_examples;
-    let device = tch::Device::cuda_if_available();
+    let device = opts.device.resolve()?;
     let secs = match &args.what {
         What::StudentTrain(_) => {
             let (model, mut vs) =
-                models::fresh_student(&cfg.students.model, models::texts(&all), 0)?;
+                models::fresh_student(&cfg.students.model, models::texts(&all), 0, device)?;
             let tmp = tempfile::tempdir()?;
             let mut tc = cfg.students.train.clone();
             tc.epochs = 1;
@@ -80,7 +84,8 @@ fn run() -> Result<()> {
             n as f64 / out.history[0].examples_per_sec
         }
         What::StudentInfer(_) => {
-            let (model, _vs) = models::fresh_student(&cfg.students.model, models::texts(&all), 0)?;
+            let (model, _vs) =
+                models::fresh_student(&cfg.students.model, models::texts(&all), 0, device)?;
             let _ = bilstm_student::predict(&model, &to_student(&warm), opts.batch_size)?;
             let ex = to_student(&sample);
             let t = Instant::now();
@@ -92,7 +97,8 @@ fn run() -> Result<()> {
             let mut fc = cfg.teacher.fine_tune.clone();
             fc.epochs = 1;
             fc.batch_size = opts.batch_size;
-            let out = bert_teacher::fine_tune(
+            let out = bert_teacher::fine_tune_on(
+                device,
                 &cfg.paths.teacher_init,
                 &sample,
                 &warm,

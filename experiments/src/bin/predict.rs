@@ -46,8 +46,7 @@ struct Args {
     /// whatever T.
     #[arg(long, value_name = "T", default_value_t = 1.0, value_parser = parse_temperature)]
     temperature: f64,
-    /// Where the teacher runs: auto (CUDA when available), cpu, cuda or cuda:N. Students run on
-    /// the CPU (auto or cpu).
+    /// Where the model runs: auto (CUDA when available), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto", value_parser = parse_device)]
     device: DeviceArg,
     /// Show progress with the rate on stderr even when stderr is not a terminal (on a terminal

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use experiments::cli::{parse_device, DeviceArg};
 use experiments::models;
 use kd_core::data::{load_split, Example, Task};
 use reports::rows::SpeedRow;
@@ -18,12 +19,12 @@ struct Args {
     /// GLUE data root (holding SST-2/) or the SST-2 folder.
     #[arg(long, default_value = "data/glue")]
     data_dir: PathBuf,
-    /// A fine-tuned teacher dir (runs/sst2/default/stages/teacher-*); default: MiniLM with a fresh head
-    /// (same size and speed).
+    /// A fine-tuned teacher dir (runs/store/teacher-<key>, named in a run's stages.json); default:
+    /// MiniLM with a fresh head (same size and speed).
     #[arg(long)]
     teacher: Option<PathBuf>,
-    /// A trained student dir (runs/sst2/default/stages/bilstm_soft-*); default: a fresh student of the
-    /// default config (same size and speed).
+    /// A trained student dir (runs/store/student-<key>, named in a run's stages.json); default: a
+    /// fresh student of the default config (same size and speed).
     #[arg(long)]
     student: Option<PathBuf>,
     /// Inference batch size.
@@ -41,6 +42,9 @@ struct Args {
     /// libtorch threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Device of both models: auto (CUDA when libtorch sees one), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    device: DeviceArg,
     /// Output CSV.
     #[arg(long, default_value = "reports/results/table2.csv")]
     out: PathBuf,
@@ -88,7 +92,8 @@ fn run() -> Result<()> {
     }
     let n = sentences.len();
     let cfg = models::default_sst2_config()?;
-    let device = tch::Device::cuda_if_available();
+    let device = args.device.resolve()?;
+    let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
     let warm: Vec<Example> = sentences.iter().take(args.batch_size).cloned().collect();
     let row =
         |model: Model, params: usize, params_without_embeddings: usize, device: &str, t: Timing| {
@@ -108,7 +113,12 @@ fn run() -> Result<()> {
         };
     let mut rows = Vec::new();
 
-    let (student, _vs) = models::student(args.student.as_deref(), &cfg.students.model, &sentences)?;
+    let (student, _vs) = models::student(
+        args.student.as_deref(),
+        &cfg.students.model,
+        &sentences,
+        device,
+    )?;
     let student_examples = models::student_examples(&sentences);
     let _ = bilstm_student::predict(&student, &student_examples[..warm.len()], args.batch_size)?;
     let timing = time_it(args.repeats, "bilstm_soft", || {
@@ -119,7 +129,7 @@ fn run() -> Result<()> {
         Model::BilstmSoft,
         student.param_count_with_embeddings(),
         student.param_count_without_embeddings(),
-        "cpu",
+        device_name,
         timing,
     ));
 
@@ -130,7 +140,6 @@ fn run() -> Result<()> {
         teacher.predict_logits(&sentences, args.batch_size, false)?;
         Ok(())
     })?;
-    let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
     rows.push(row(
         Model::Teacher,
         teacher.param_count(false),

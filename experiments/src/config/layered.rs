@@ -19,6 +19,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "sst2-ablations.yaml",
         include_str!("../../configs/sst2-ablations.yaml"),
     ),
+    (
+        "sst2-paper-gpu.yaml",
+        include_str!("../../configs/sst2-paper-gpu.yaml"),
+    ),
+    (
+        "sst2-cells-speedup.yaml",
+        include_str!("../../configs/sst2-cells-speedup.yaml"),
+    ),
     ("qqp.yaml", include_str!("../../configs/qqp.yaml")),
     ("mnli.yaml", include_str!("../../configs/mnli.yaml")),
     ("smoke.yaml", include_str!("../../configs/smoke.yaml")),

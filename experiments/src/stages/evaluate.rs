@@ -13,9 +13,11 @@ use kd_core::Classifier;
 use reports::schema::{Metric, Split};
 use std::path::{Path, PathBuf};
 
-/// A trained student loaded from its stage dir (the model and the `VarStore` its weights live in).
-pub fn load_student(dir: &Path) -> Result<(StudentModel, tch::nn::VarStore)> {
-    StudentModel::load(dir).with_context(|| format!("loading the student from {}", dir.display()))
+/// A trained student loaded from its stage dir onto `device` (the model and the `VarStore` its
+/// weights live in).
+pub fn load_student(dir: &Path, device: tch::Device) -> Result<(StudentModel, tch::nn::VarStore)> {
+    StudentModel::load_on(dir, device)
+        .with_context(|| format!("loading the student from {}", dir.display()))
 }
 
 /// What one model's evaluation adds to the run's result files.

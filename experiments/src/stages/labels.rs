@@ -1,5 +1,6 @@
 //! Stage 3: the teacher's logits on every transfer example, written with the examples as
-//! `transfer.tsv` in the stage dir.
+//! `transfer.tsv` and as `transfer.parquet` (typed, zstd; what pandas or polars users load, see
+//! [`kd_core::augment::parquet_file`]) in the stage dir. The pipeline reads the Parquet file.
 //!
 //! The logits are computed in chunks (`teacher.label_chunk_size` examples each, files under
 //! `<stage>/chunks/`) that any number of workers share — the serial run's one process, or the
@@ -10,7 +11,7 @@
 //!   is done, one whose lock another live process holds is skipped ([`Held::Skip`], the cells) or
 //!   waited for and then labelled if it is still missing ([`Held::Wait`], the serial run). A
 //!   killed worker's locks go with it (flock), so a rerun picks its chunk up;
-//! - the **join** — every chunk read back, `transfer.tsv` and `done.json` written, `chunks/`
+//! - the **join** — every chunk read back, the two set files and `done.json` written, `chunks/`
 //!   removed — takes the stage's **exclusive** lock, so it never overlaps a worker, and happens
 //!   once: by the worker that finds every chunk present after its last one, or by a cell that
 //!   needs the labels and finds them all there ([`Labeller::join_if_complete`]).
@@ -24,12 +25,18 @@ use crate::logln;
 use crate::store::{lock_file, try_lock_file, Stage};
 use anyhow::{bail, Context, Result};
 use bert_teacher::label::{chunk_count, label_chunk, missing_chunks, prepare_work_dir};
-use kd_core::augment::{read_transfer_set, write_transfer_set, TransferExample};
+use kd_core::augment::{
+    read_transfer_parquet, read_transfer_set, write_transfer_parquet, write_transfer_set,
+    TransferExample,
+};
 use kd_core::data::Example;
 use kd_core::progress::example_bar;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
+
+/// The labelled set as Parquet, beside `transfer.tsv` (kd_core::augment::parquet_file).
+pub const PARQUET_FILE: &str = "transfer.parquet";
 
 /// The labelled transfer set: examples and row-major logits.
 pub struct Labelled {
@@ -200,7 +207,8 @@ impl Labeller<'_> {
     }
 
     /// The join, under the stage's exclusive lock: every chunk read back (meta.json and shapes
-    /// checked), `transfer.tsv` with the logits, `done.json`, and `chunks/` removed.
+    /// checked), `transfer.tsv` and `transfer.parquet` with the logits, `done.json`, and
+    /// `chunks/` removed.
     fn join(
         &self,
         started: Instant,
@@ -230,6 +238,12 @@ impl Labeller<'_> {
             &self.stage.dir.join("transfer.tsv"),
             &transfer,
             Some((&logits, self.classes)),
+        )?;
+        write_transfer_parquet(
+            &self.stage.dir.join(PARQUET_FILE),
+            &transfer,
+            &logits,
+            self.classes,
         )?;
         let seconds = secs(started);
         let summary = LabelsSummary {
@@ -264,11 +278,19 @@ pub fn run(
     }
 }
 
-/// Reads a finished labelling stage's set, checking its width against the task.
+/// Reads a finished labelling stage's set, checking its width against the task: from
+/// `transfer.parquet`, or from `transfer.tsv` in a stage made before the Parquet file existed.
 pub fn read(stage: &Stage, classes: usize) -> Result<Labelled> {
-    let path = stage.dir.join("transfer.tsv");
-    let (examples, logits) = read_transfer_set(&path)?;
-    let (logits, k) = logits.with_context(|| format!("{}: no logits", path.display()))?;
+    let parquet = stage.dir.join(PARQUET_FILE);
+    let (path, examples, logits, k) = if parquet.exists() {
+        let (examples, logits, k) = read_transfer_parquet(&parquet)?;
+        (parquet, examples, logits, k)
+    } else {
+        let path = stage.dir.join("transfer.tsv");
+        let (examples, logits) = read_transfer_set(&path)?;
+        let (logits, k) = logits.with_context(|| format!("{}: no logits", path.display()))?;
+        (path, examples, logits, k)
+    };
     if k != classes {
         bail!(
             "{}: {k} logits per row, the task has {classes} classes",

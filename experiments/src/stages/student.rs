@@ -172,7 +172,7 @@ pub fn run(
     let texts = train
         .iter()
         .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
-    let (model, mut vs) = crate::models::fresh_student(&run.model, texts, run.seed)?;
+    let (model, mut vs) = crate::models::fresh_student(&run.model, texts, run.seed, device)?;
     logln!(
         log,
         "{name}: vocab {}, {} parameters without embeddings ({} with)",

@@ -36,7 +36,8 @@ pub fn run(
         stage.dir.display()
     );
     let t = Instant::now();
-    let out = bert_teacher::fine_tune(
+    let out = bert_teacher::fine_tune_on(
+        device,
         &cfg.paths.teacher_init,
         &data.train,
         &data.selection_dev().examples,

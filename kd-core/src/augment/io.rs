@@ -52,23 +52,7 @@ pub fn write_transfer_set(
     let num_classes = match logits {
         None => 0,
         Some((values, num_classes)) => {
-            if num_classes == 0 || values.len() != examples.len() * num_classes {
-                return Err(KdError::Shape(format!(
-                    "transfer-set logits: expected [num_examples={}, num_classes={num_classes}] = {} values \
-                     with num_classes >= 1, got {}",
-                    examples.len(),
-                    examples.len() * num_classes,
-                    values.len()
-                )));
-            }
-            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-                return Err(KdError::InvalidArgument(format!(
-                    "transfer-set logit [{}, {}] is {}",
-                    i / num_classes,
-                    i % num_classes,
-                    values[i]
-                )));
-            }
+            check_logits(examples.len(), values, num_classes)?;
             num_classes
         }
     };
@@ -93,6 +77,28 @@ pub fn write_transfer_set(
         }
         Ok(())
     })
+}
+
+/// Checks that `logits` are `num_examples x num_classes` finite numbers with `num_classes >= 1`
+/// (what both transfer-set writers require).
+pub(super) fn check_logits(num_examples: usize, logits: &[f32], num_classes: usize) -> Result<()> {
+    if num_classes == 0 || logits.len() != num_examples * num_classes {
+        return Err(KdError::Shape(format!(
+            "transfer-set logits: expected [num_examples={num_examples}, num_classes={num_classes}] = {} values \
+             with num_classes >= 1, got {}",
+            num_examples * num_classes,
+            logits.len()
+        )));
+    }
+    if let Some(i) = logits.iter().position(|v| !v.is_finite()) {
+        return Err(KdError::InvalidArgument(format!(
+            "transfer-set logit [{}, {}] is {}",
+            i / num_classes,
+            i % num_classes,
+            logits[i]
+        )));
+    }
+    Ok(())
 }
 
 /// Reads a file written by [`write_transfer_set`]: the rows and, if the file has logit columns,

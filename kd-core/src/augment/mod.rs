@@ -19,6 +19,7 @@ pub mod io;
 pub mod mask;
 pub mod ngram;
 pub mod pair;
+pub mod parquet_file;
 pub mod same_tag;
 pub mod tag_unigrams;
 pub mod transfer;
@@ -27,6 +28,7 @@ pub use config::AugmentConfig;
 pub use io::{read_transfer_set, write_transfer_set};
 pub use mask::MASK_TOKEN;
 pub use pair::AugMode;
+pub use parquet_file::{read_transfer_parquet, write_transfer_parquet};
 pub use tag_unigrams::TagUnigrams;
 pub use transfer::{build_transfer_set, TransferExample, TransferSet, TransferStats};
 

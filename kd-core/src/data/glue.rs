@@ -83,7 +83,7 @@ pub fn parse_label(task: Task, label: &str) -> Option<usize> {
 /// Columns are found by header name (see the module docs); extra columns and any column order are
 /// accepted. A file with the task's label column gives labelled examples (`index` filled too when
 /// the file has an index column); one without it is a test file and must have the index column.
-/// Errors are [`KdError::Parse`] with the 1-based line: a row whose field count differs from the
+/// Errors are [`FileError::Parse`](crate::FileError::Parse) (in [`KdError::File`]) with the 1-based line: a row whose field count differs from the
 /// header's, an unknown label, an empty (or all-whitespace) text, a bad index, invalid UTF-8,
 /// a missing column (line 1), an empty file or one with no data rows (line 0).
 pub fn load_split(task: Task, path: &Path) -> Result<Vec<Example>> {

@@ -221,6 +221,7 @@ fn control_char_message(c: char, pos: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FileError;
 
     fn tsv(text: &str) -> Result<TsvFile> {
         TsvFile::from_bytes(Path::new("t.tsv"), text.as_bytes().to_vec())
@@ -228,7 +229,7 @@ mod tests {
 
     fn line_of(err: KdError) -> usize {
         match err {
-            KdError::Parse { line, .. } => line,
+            KdError::File(FileError::Parse { line, .. }) => line,
             other => panic!("expected a parse error, got {other}"),
         }
     }
