@@ -3,21 +3,13 @@
 
 mod common;
 
-use bilstm_student::{predict, StudentExample, StudentModel, Vocab, VocabConfig};
+use bilstm_student::{predict, StudentExample, StudentModel};
 use kd_core::data::Example;
 use kd_core::Classifier;
-use tch::{nn, Device};
+use tch::nn;
 
 fn model(pair: bool, data: &[StudentExample]) -> (StudentModel, nn::VarStore) {
-    tch::manual_seed(5);
-    let texts = data
-        .iter()
-        .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
-    let vocab = Vocab::build(texts, &VocabConfig::default());
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model =
-        StudentModel::with_vectors(vs.root(), &common::tiny_config(pair, 3), vocab, None).unwrap();
-    (model, vs)
+    common::tiny_model(pair, 3, data, 5)
 }
 
 fn examples(data: &[StudentExample]) -> Vec<Example> {

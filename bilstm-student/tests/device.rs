@@ -6,22 +6,13 @@
 
 mod common;
 
-use bilstm_student::{
-    predict, train, Objective, StudentExample, StudentModel, TrainConfig, Vocab, VocabConfig,
-};
+use bilstm_student::{predict, train, Objective, StudentExample, StudentModel, TrainConfig};
 use std::path::Path;
-use tch::{nn, Device};
+use tch::Device;
 
 /// A fresh seeded model of the tiny config, saved to `dir`.
 fn saved_model(pair: bool, data: &[StudentExample], dir: &Path) {
-    tch::manual_seed(11);
-    let texts = data
-        .iter()
-        .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
-    let vocab = Vocab::build(texts, &VocabConfig::default());
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model =
-        StudentModel::with_vectors(vs.root(), &common::tiny_config(pair, 3), vocab, None).unwrap();
+    let (model, vs) = common::tiny_model(pair, 3, data, 11);
     model.save(&vs, dir).unwrap();
 }
 
@@ -65,7 +56,8 @@ fn cuda() -> Device {
 }
 
 /// The same weights give the same logits on CUDA (cuDNN's LSTM) as on the CPU, within 1e-4,
-/// for single sentences and pairs of every length in the tiny tasks.
+/// for single sentences and pairs of every length in the tiny tasks. Ignored without a CUDA
+/// device; run it with `cargo test --release -p bilstm-student --test device -- --include-ignored`.
 #[test]
 #[ignore = "needs a CUDA device (scripts/gpu-check.sh runs it)"]
 fn cuda_logits_match_the_cpu() {
@@ -85,7 +77,8 @@ fn cuda_logits_match_the_cpu() {
 }
 
 /// Training runs on CUDA (hard and distillation targets), its checkpoint loads on the CPU, and
-/// the CPU model predicts what the CUDA one does.
+/// the CPU model predicts what the CUDA one does. Ignored without a CUDA device; run it with
+/// `cargo test --release -p bilstm-student --test device -- --include-ignored`.
 #[test]
 #[ignore = "needs a CUDA device (scripts/gpu-check.sh runs it)"]
 fn cuda_training_checkpoints_load_on_the_cpu() {

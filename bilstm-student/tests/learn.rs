@@ -2,10 +2,9 @@
 
 mod common;
 
-use bilstm_student::{predict, train, Objective, StudentModel, TrainConfig, Vocab, VocabConfig};
+use bilstm_student::{predict, train, Objective, TrainConfig};
 use kd_core::loss::{DistillLoss, SoftLoss};
 use kd_core::metrics::{accuracy, argmax_rows};
-use tch::{nn, Device};
 
 fn run(
     pair: bool,
@@ -13,15 +12,8 @@ fn run(
     data: Vec<bilstm_student::StudentExample>,
     epochs: usize,
 ) -> (f64, f64) {
-    tch::manual_seed(7);
     let (train_set, dev) = data.split_at(data.len() * 4 / 5);
-    let texts = train_set
-        .iter()
-        .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
-    let vocab = Vocab::build(texts, &VocabConfig::default());
-    let mut vs = nn::VarStore::new(Device::Cpu);
-    let model =
-        StudentModel::with_vectors(vs.root(), &common::tiny_config(pair, 2), vocab, None).unwrap();
+    let (model, mut vs) = common::tiny_model(pair, 2, train_set, 7);
     let cfg = TrainConfig {
         epochs,
         batch_size: 16,

@@ -2,20 +2,12 @@
 
 mod common;
 
-use bilstm_student::{train, StudentModel, TrainConfig, Vocab, VocabConfig};
+use bilstm_student::{train, StudentModel, TrainConfig};
 use tch::{nn, Device, Tensor};
 
 fn setup() -> (StudentModel, nn::VarStore) {
-    tch::manual_seed(11);
-    let data = common::keyword_task(120, 5);
-    let vocab = Vocab::build(
-        data.iter().map(|e| e.text_a.as_str()),
-        &VocabConfig::default(),
-    );
-    let vs = nn::VarStore::new(Device::Cpu);
-    let model =
-        StudentModel::with_vectors(vs.root(), &common::tiny_config(false, 2), vocab, None).unwrap();
-    (model, vs)
+    // The task draws from `rand`, not libtorch: seeding after it changes nothing.
+    common::tiny_model(false, 2, &common::keyword_task(120, 5), 11)
 }
 
 fn tensors(path: &std::path::Path) -> Vec<(String, Tensor)> {

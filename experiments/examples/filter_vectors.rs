@@ -20,14 +20,15 @@ fn run() -> Result<()> {
         bail!("usage: filter_vectors VECTORS OUT.txt TASK_DIR");
     };
     let task_dir = PathBuf::from(task_dir);
-    let task = match task_dir.file_name().and_then(|n| n.to_str()) {
-        Some("SST-2") => Task::Sst2,
-        Some("QQP") => Task::Qqp,
-        Some("MNLI") => Task::Mnli,
-        _ => bail!(
+    let folder = task_dir.file_name().and_then(|n| n.to_str());
+    let Some(task) = Task::ALL
+        .into_iter()
+        .find(|t| Some(t.glue_name()) == folder)
+    else {
+        bail!(
             "{}: expected a GLUE task folder (SST-2, QQP or MNLI)",
             task_dir.display()
-        ),
+        );
     };
     let mut texts = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&task_dir)

@@ -180,9 +180,9 @@ impl Predictor {
     /// available, else the CPU.
     pub fn load(dir: &Path, device: Option<tch::Device>) -> Result<Self> {
         let kind = detect(dir)?;
+        let device = device.unwrap_or_else(tch::Device::cuda_if_available);
         let model = match kind {
             ModelKind::Student => {
-                let device = device.unwrap_or_else(tch::Device::cuda_if_available);
                 let (model, _vs) = load_student(dir, device)?;
                 Model::Student {
                     model: Box::new(model),
@@ -200,7 +200,6 @@ impl Predictor {
                         config_path.display()
                     );
                 }
-                let device = device.unwrap_or_else(tch::Device::cuda_if_available);
                 let teacher = bert_teacher::Teacher::load(dir, device)
                     .with_context(|| format!("loading the teacher from {}", dir.display()))?;
                 Model::Teacher(Box::new(teacher))

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use bilstm_student::{EmbeddingConfig, EmbeddingMode, StudentConfig, StudentExample};
+use bilstm_student::{
+    EmbeddingConfig, EmbeddingMode, StudentConfig, StudentExample, StudentModel, Vocab, VocabConfig,
+};
 use rand::{Rng, SeedableRng};
 
 /// A small `rand`-embedding student that trains in seconds in a debug build.
@@ -20,6 +22,25 @@ pub fn tiny_config(pair: bool, num_classes: usize) -> StudentConfig {
         pair,
         ..Default::default()
     }
+}
+
+/// A fresh [`tiny_config`] student on the CPU, its vocabulary built from both sentences of
+/// `data`, its initialisation drawn after `tch::manual_seed(seed)`.
+pub fn tiny_model(
+    pair: bool,
+    num_classes: usize,
+    data: &[StudentExample],
+    seed: i64,
+) -> (StudentModel, tch::nn::VarStore) {
+    tch::manual_seed(seed);
+    let texts = data
+        .iter()
+        .flat_map(|e| std::iter::once(e.text_a.as_str()).chain(e.text_b.as_deref()));
+    let vocab = Vocab::build(texts, &VocabConfig::default());
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    let model = StudentModel::with_vectors(vs.root(), &tiny_config(pair, num_classes), vocab, None)
+        .unwrap();
+    (model, vs)
 }
 
 /// Sentence task: label 1 iff the sentence contains "good". Teacher logits are a confident,
