@@ -14,7 +14,8 @@
 //! directory `resume/best-N/`. Then `resume/state.json` is replaced atomically: that rename
 //! commits the epoch. Only then is `best-N/` moved into `out_dir` (a roll-forward that a rerun
 //! finishes if it was killed part-way) and the previous epoch's files deleted. So a kill at any
-//! point leaves either the old state with everything it names, or the new one. A non-finite
+//! point leaves either the old state with everything it names, or the new one. The weights of
+//! every committed epoch stay in `resume/` ([`epoch_weights`]): a teacher at each epoch. A non-finite
 //! loss or gradient norm stops the run with [`TeacherError::NonFinite`] before the optimiser step,
 //! leaving the last committed epoch in place.
 
@@ -264,8 +265,26 @@ fn install_best(resume_dir: &Path, staged: &str, out_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `K` of a weights file `epoch-K.safetensors`.
+fn committed_epoch(name: &str) -> Option<usize> {
+    name.strip_prefix("epoch-")?
+        .strip_suffix(".safetensors")?
+        .parse()
+        .ok()
+}
+
+/// The weights after epoch `epoch` (1-based) of a fine-tune whose teacher is in `out_dir`: every
+/// committed epoch's are kept, in the layout of `model.safetensors`, so that the directory's
+/// `config.json` and `tokenizer.json` with these weights are the teacher of that epoch.
+pub fn epoch_weights(out_dir: &Path, epoch: usize) -> PathBuf {
+    out_dir
+        .join("resume")
+        .join(format!("epoch-{epoch}.safetensors"))
+}
+
 /// Deletes what a killed or earlier epoch left in the resume dir that `state` does not name:
-/// older `epoch-*` / `optimizer-*` files, `best-*` directories, temporary files.
+/// older `optimizer-*` files, `best-*` directories, temporary files, the weights of an epoch
+/// that was never committed. The weights of every committed epoch stay.
 fn remove_unreferenced(resume_dir: &Path, state: &ResumeState) -> Result<()> {
     let keep: Vec<&str> = [
         Some(state.weights_file.as_str()),
@@ -280,6 +299,11 @@ fn remove_unreferenced(resume_dir: &Path, state: &ResumeState) -> Result<()> {
     for entry in entries {
         let entry = entry.map_err(|e| TeacherError::io(resume_dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        // Every committed epoch's weights stay (`epoch-K.safetensors`, K <= completed): the
+        // per-epoch checkpoints a study of teacher quality loads; a killed epoch's go.
+        if committed_epoch(&name).is_some_and(|k| k <= state.completed_epochs) {
+            continue;
+        }
         let ours = name.starts_with("epoch-")
             || name.starts_with("optimizer-")
             || name.starts_with("best-")

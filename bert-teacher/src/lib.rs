@@ -27,7 +27,8 @@ pub mod tokenize;
 
 pub use error::{Result, TeacherError};
 pub use finetune::{
-    fine_tune, fine_tune_epochs, fine_tune_on, EpochRecord, FineTuneConfig, FineTuneOutput,
+    epoch_weights, fine_tune, fine_tune_epochs, fine_tune_on, EpochRecord, FineTuneConfig,
+    FineTuneOutput,
 };
 pub use label::label_resumable;
 pub use teacher::Teacher;

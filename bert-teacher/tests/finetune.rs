@@ -308,10 +308,15 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
     assert_eq!(
         entries(&resume),
         [
+            "epoch-1.safetensors",
             "epoch-2.safetensors",
             "optimizer-2.safetensors",
             "state.json"
         ]
+    );
+    assert_eq!(
+        bert_teacher::epoch_weights(split.path(), 1),
+        resume.join("epoch-1.safetensors")
     );
     assert!(split.path().join("fine_tune.json").exists());
 }

@@ -27,6 +27,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "sst2-cells-speedup.yaml",
         include_str!("../../configs/sst2-cells-speedup.yaml"),
     ),
+    (
+        "sst2-ablations-converged.yaml",
+        include_str!("../../configs/sst2-ablations-converged.yaml"),
+    ),
+    (
+        "sst2-dose.yaml",
+        include_str!("../../configs/sst2-dose.yaml"),
+    ),
     ("qqp.yaml", include_str!("../../configs/qqp.yaml")),
     ("mnli.yaml", include_str!("../../configs/mnli.yaml")),
     ("smoke.yaml", include_str!("../../configs/smoke.yaml")),
