@@ -140,6 +140,7 @@ fn sst2_smoke_outputs_render_and_survive_a_kill_in_every_stage() {
         results: results.clone(),
         out: tmp.path().join("report"),
         published: None,
+        verdicts: Default::default(),
     })
     .unwrap_or_else(|e| panic!("reports cannot read the smoke run's results: {e}"));
     assert!(report.written.iter().any(|p| p.ends_with("table1.md")));

@@ -14,8 +14,11 @@ use std::path::Path;
 
 /// A row type of one of the result CSVs.
 pub trait CsvRow: DeserializeOwned {
-    /// The exact columns the file must have (any order).
+    /// The exact columns the file must have (any order), [`CsvRow::OPTIONAL`] aside.
     const COLUMNS: &'static [&'static str];
+    /// Columns of [`CsvRow::COLUMNS`] that files written before they existed lack (their field
+    /// takes its serde default).
+    const OPTIONAL: &'static [&'static str] = &[];
     /// Checks that go beyond types (ranges, consistency); the message names the column.
     fn check(&self) -> std::result::Result<(), String> {
         Ok(())
@@ -48,7 +51,11 @@ impl CsvRow for MetricRow {
         "task", "model", "split", "metric", "value", "seed", "config", "git_rev",
     ];
     fn check(&self) -> std::result::Result<(), String> {
-        check_percent("value", self.value)
+        if self.metric.is_percent() {
+            check_percent("value", self.value)
+        } else {
+            check_non_negative("value", self.value)
+        }
     }
 }
 
@@ -209,9 +216,15 @@ pub struct VariantRow {
     pub transfer_size: usize,
     /// One line saying what the variant is.
     pub description: String,
+    /// The teacher it learns from (for teacher-free variants, the one its fidelity is measured
+    /// against): `teacher` or a teacher variant. Files written before teachers were data have
+    /// no such column: their one teacher is `teacher`.
+    #[serde(default = "ModelName::teacher")]
+    pub teacher: ModelName,
 }
 
 impl CsvRow for VariantRow {
+    const OPTIONAL: &'static [&'static str] = &["teacher"];
     const COLUMNS: &'static [&'static str] = &[
         "task",
         "config",
@@ -226,10 +239,20 @@ impl CsvRow for VariantRow {
         "n_iter",
         "transfer_size",
         "description",
+        "teacher",
     ];
     fn check(&self) -> std::result::Result<(), String> {
         if self.model.is_teacher() {
-            return Err("column `model`: `teacher` is the teacher, not a student variant".into());
+            return Err(format!(
+                "column `model`: `{}` is a teacher's name, not a student variant's",
+                self.model
+            ));
+        }
+        if !self.teacher.is_teacher() {
+            return Err(format!(
+                "column `teacher`: `{}` is not a teacher's name (teacher or teacher_<...>)",
+                self.teacher
+            ));
         }
         check_finite("alpha", self.alpha)?;
         if !(0.0..=1.0).contains(&self.alpha) {
@@ -270,6 +293,91 @@ impl CsvRow for VariantRow {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// How a teacher of a run was made (`<run>/teachers.csv`, one row per teacher).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeacherRow {
+    /// The task.
+    pub task: Task,
+    /// The config name.
+    pub config: String,
+    /// The teacher's name (`teacher` or `teacher_<...>`).
+    pub model: ModelName,
+    /// `fine_tune`, `epoch` (another teacher's checkpoint), `ensemble` or `dir`.
+    pub kind: String,
+    /// Peak learning rate (fine-tunes; an epoch checkpoint's parent's), else empty.
+    pub lr: Option<f64>,
+    /// Fine-tuning epochs (an epoch checkpoint: its epoch), else empty.
+    pub epochs: Option<usize>,
+    /// Warm-up fraction, else empty.
+    pub warmup_ratio: Option<f64>,
+    /// AdamW weight decay, else empty.
+    pub weight_decay: Option<f64>,
+    /// Truncation length in tokens, else empty.
+    pub max_len: Option<usize>,
+    /// `cls` or `mean` (fine-tunes and their checkpoints), else empty.
+    pub pooling: Option<String>,
+    /// Fine-tuning seed, else empty.
+    pub seed: Option<u64>,
+    /// What it is made of: an epoch checkpoint's parent, an ensemble's members (`a+b+c`), a
+    /// directory's path; empty for a fine-tune.
+    pub source: String,
+    /// The epoch whose weights it is (best dev epoch of a fine-tune), else empty.
+    pub best_epoch: Option<usize>,
+    /// Wall seconds of its fine-tune (all epochs), else empty.
+    pub seconds: Option<f64>,
+    /// Training examples per second over its fine-tune, else empty.
+    pub examples_per_sec: Option<f64>,
+    /// One line saying what it is.
+    pub description: String,
+}
+
+impl CsvRow for TeacherRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "task",
+        "config",
+        "model",
+        "kind",
+        "lr",
+        "epochs",
+        "warmup_ratio",
+        "weight_decay",
+        "max_len",
+        "pooling",
+        "seed",
+        "source",
+        "best_epoch",
+        "seconds",
+        "examples_per_sec",
+        "description",
+    ];
+    fn check(&self) -> std::result::Result<(), String> {
+        if !self.model.is_teacher() {
+            return Err(format!(
+                "column `model`: `{}` is not a teacher's name (teacher or teacher_<...>)",
+                self.model
+            ));
+        }
+        if !["fine_tune", "epoch", "ensemble", "dir"].contains(&self.kind.as_str()) {
+            return Err(format!(
+                "column `kind`: `{}` is not fine_tune, epoch, ensemble or dir",
+                self.kind
+            ));
+        }
+        for (column, v) in [
+            ("lr", self.lr),
+            ("warmup_ratio", self.warmup_ratio),
+            ("weight_decay", self.weight_decay),
+            ("seconds", self.seconds),
+            ("examples_per_sec", self.examples_per_sec),
+        ] {
+            if let Some(v) = v {
+                check_non_negative(column, v)?;
+            }
+        }
+        Ok(())
     }
 }
 
