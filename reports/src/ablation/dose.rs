@@ -202,7 +202,9 @@ impl Dose {
     /// The paragraph: each step's verdict per measure, and the largest set's numbers.
     pub fn paragraph(&self) -> String {
         let mut s = format!(
-            "**The augmentation dose** (`{}`: BiLSTM_SOFT's recipe over {} transfer-set sizes).",
+            "**The augmentation dose** (`{}`: BiLSTM_SOFT's recipe over {} transfer-set sizes, \
+             each level trained as the run's `config.yaml` says: to the same example budget in an \
+             equal-compute grid, each to its best dev epoch in a converged one).",
             self.name,
             self.levels.len()
         );
