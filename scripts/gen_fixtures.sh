@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv-fixtures/bin/python
-"$PY" -c 'import torch, transformers, nltk, pyarrow, pandas, polars' 2>/dev/null \
-  || { echo "[fixtures] error: $PY cannot import torch, transformers, nltk, pyarrow, pandas and polars: run scripts/setup.sh --full" >&2; exit 1; }
+"$PY" -c 'import torch, transformers, nltk, pyarrow, pandas, polars, onnxruntime' 2>/dev/null \
+  || { echo "[fixtures] error: $PY cannot import torch, transformers, nltk, pyarrow, pandas, polars and onnxruntime: run scripts/setup.sh --full" >&2; exit 1; }
 for script in \
   kd-core/tests/fixtures/gen_fixtures.py \
   kd-core/tests/fixtures/gen_adamw.py \
@@ -18,4 +18,9 @@ for script in \
   echo "[fixtures] $script"
   "$PY" "$script"
 done
+# The exported students: written by the Rust exporter from tiny libtorch students, then run in
+# onnxruntime.
+echo "[fixtures] student-onnx/tests/fixtures (cargo run -p experiments --example onnx_fixtures)"
+cargo run --quiet -p experiments --example onnx_fixtures
+"$PY" student-onnx/tests/fixtures/onnxruntime.py
 git status --short -- '*fixtures*'
