@@ -18,9 +18,13 @@ for script in \
   echo "[fixtures] $script"
   "$PY" "$script"
 done
-# The exported students: written by the Rust exporter from tiny libtorch students, then run in
-# onnxruntime.
-echo "[fixtures] student-onnx/tests/fixtures (cargo run -p experiments --example onnx_fixtures)"
-cargo run --quiet -p experiments --example onnx_fixtures
-"$PY" student-onnx/tests/fixtures/onnxruntime.py
+# The exported students: two tiny students written as the pipeline saves them, exported by the
+# Rust exporter, then run in onnxruntime.
+F=student-onnx/tests/fixtures
+echo "[fixtures] $F"
+"$PY" $F/make_students.py
+for n in single pair; do
+  cargo run --quiet -p student-onnx --bin export -- --model $F/students/$n --out $F/onnx/$n
+done
+"$PY" $F/run_onnxruntime.py
 git status --short -- '*fixtures*'

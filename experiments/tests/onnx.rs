@@ -150,7 +150,7 @@ fn onnxruntime_fixture_matches_libtorch() {
     let path = fixtures.join("onnxruntime.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "missing fixture {} ({e}); see student-onnx/tests/fixtures/onnxruntime.py",
+            "missing fixture {} ({e}); see student-onnx/tests/fixtures/run_onnxruntime.py",
             path.display()
         )
     });

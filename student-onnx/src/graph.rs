@@ -11,7 +11,7 @@
 //! run forward over the padded batch with the forward weights, and again over the sentence
 //! reversed *within its length* (`GatherElements` with `len - 1 - t` for `t < len`, padding left
 //! in place) with the `_reverse` weights; each direction's state is read at position
-//! `len - 1` (`Gather` from `Y` flattened to `[seq_len * batch, hidden]`). Padding therefore
+//! `len - 1` (a one-hot weight over time, summed: exact). Padding therefore
 //! never reaches a sentence's result, for any padding length.
 //!
 //! That is PyTorch's packed `nn.LSTM(bidirectional=True)`, but not written as ONNX's
@@ -179,28 +179,14 @@ fn value_info(name: &str, elem: DataType, dims: &[Result<i64, &str>]) -> pb::Val
 /// The encoder of one side (`a` or `b`): `[batch, 2 * hidden]`.
 fn encoder(b: &mut Builder, s: &StudentDir, side: &str, ids: &str, lengths: &str) -> String {
     let p = |n: &str| format!("{side}/{n}");
-    // Shapes: batch B and padded length T.
-    let shape = b.node("Shape", &p("shape"), &[ids], vec![]);
-    let batch = b.node(
-        "Gather",
-        &p("batch"),
-        &[&shape, "const/zero"],
-        vec![attr_int("axis", 0)],
-    );
-    let seq_len = b.node(
-        "Gather",
-        &p("seq_len"),
-        &[&shape, "const/one"],
-        vec![attr_int("axis", 0)],
-    );
-    // Positions 0..T and, per sentence, the index of the token read at each step of the backward
-    // direction: len - 1 - t within the length, t (padding, never read) beyond it.
-    let positions = b.node(
-        "Range",
-        &p("positions"),
-        &["const/zero", &seq_len, "const/one"],
-        vec![],
-    );
+    // Positions t of every token, [B, T] (a cumulative sum of ones: no Shape or Range, whose
+    // symbolic-dim types tract's type inference does not reconcile with int64), and, per
+    // sentence, the index of the token read at each step of the backward direction: len - 1 - t
+    // within the length, t (padding, never read) beyond it.
+    let zeros = b.node("Mul", &p("zeros"), &[ids, "const/zero"], vec![]);
+    let ones = b.node("Add", &p("ones"), &[&zeros, "const/one"], vec![]);
+    let counts = b.node("CumSum", &p("counts"), &[&ones, "const/one"], vec![]);
+    let positions = b.node("Sub", &p("positions"), &[&counts, "const/one"], vec![]);
     let lens_col = b.node(
         "Unsqueeze",
         &p("lengths_col"),
@@ -222,16 +208,19 @@ fn encoder(b: &mut Builder, s: &StudentDir, side: &str, ids: &str, lengths: &str
         &[ids, &rev_idx],
         vec![attr_int("axis", 1)],
     );
-    // Where each direction's final state sits in Y flattened to [T * B, H]: (len - 1) * B + b.
-    let last = b.node("Sub", &p("last"), &[lengths, "const/one"], vec![]);
-    let arange_b = b.node(
-        "Range",
-        &p("batch_index"),
-        &["const/zero", &batch, "const/one"],
+    // Each direction's final state is its output at t = len - 1: a one-hot weight over time
+    // ([B, T, 1], 1.0 at len - 1), multiplied in and summed over T — exact, as every other term
+    // is a zero. (A Gather at (len - 1) * B + b would need a batch-sized Range, which tract's
+    // type inference refuses once the batch is a constant.)
+    let is_last = b.node("Equal", &p("is_last"), &[&positions, &last_col], vec![]);
+    let to_float = vec![attr_int("to", DataType::Float as i64)];
+    let weights = b.node("Cast", &p("last_weight"), &[&is_last], to_float);
+    let weights = b.node(
+        "Unsqueeze",
+        &p("last_weight_3d"),
+        &[&weights, "const/axes2"],
         vec![],
     );
-    let last_rows = b.node("Mul", &p("last_rows"), &[&last, &batch], vec![]);
-    let flat_idx = b.node("Add", &p("final_index"), &[&last_rows, &arange_b], vec![]);
     let mut finals = Vec::new();
     for (dir, ids_dir) in [("forward", ids), ("backward", ids_rev.as_str())] {
         let q = |n: &str| format!("{side}/{dir}/{n}");
@@ -282,17 +271,20 @@ fn encoder(b: &mut Builder, s: &StudentDir, side: &str, ids: &str, lengths: &str
                 attr_str("direction", "forward"),
             ],
         );
-        let flat = b.node(
-            "Reshape",
-            &q("states"),
-            &[&y, "const/rows_by_hidden"],
-            vec![],
+        // Y [T, 1, B, H] -> [B, T, H].
+        let states = b.node("Squeeze", &q("states"), &[&y, "const/axes1"], vec![]);
+        let states = b.node(
+            "Transpose",
+            &q("states_batch_major"),
+            &[&states],
+            vec![attr_ints("perm", &[1, 0, 2])],
         );
+        let picked = b.node("Mul", &q("final_only"), &[&states, &weights], vec![]);
         finals.push(b.node(
-            "Gather",
+            "ReduceSum",
             &q("final"),
-            &[&flat, &flat_idx],
-            vec![attr_int("axis", 0)],
+            &[&picked, "const/axes1"],
+            vec![attr_int("keepdims", 0)],
         ));
     }
     b.node(
@@ -339,7 +331,7 @@ pub fn build(s: &StudentDir, metadata: &[(String, String)]) -> pb::ModelProto {
     b.int64("const/zero", &[], &[0]);
     b.int64("const/one", &[], &[1]);
     b.int64("const/axes1", &[1], &[1]);
-    b.int64("const/rows_by_hidden", &[2], &[-1, h as i64]);
+    b.int64("const/axes2", &[1], &[2]);
 
     let names = input_names(s.pair);
     let ha = encoder(&mut b, s, "a", names[0], names[1]);

@@ -3,12 +3,18 @@
 //! `experiments::predict::Predictor` does with libtorch.
 //!
 //! Batches are sorted by length and padded to their longest sentence only (the graph is exact
-//! for any padding, and tract needs no fixed shapes), so a batch of one is never padded.
+//! for any padding; sentence lengths stay symbolic in tract's plan), so a batch of one is never
+//! padded. tract's `LSTM` needs a concrete batch size when it optimises the graph
+//! (`tract-onnx/src/ops/rec/common.rs` turns it into a number), so the graph is optimised once
+//! per batch size met and the plans are kept: in a stream of batches of 256 that is one plan for
+//! the full batches and one per block's last batch.
 
 use crate::bundle::{Manifest, VOCAB_FILE};
 use crate::error::{OnnxError, Result};
 use crate::tokenize::Tokenizer;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use tract_onnx::prelude::*;
 
 /// The runnable graph.
@@ -51,7 +57,10 @@ pub struct Prediction {
 pub struct OnnxStudent {
     manifest: Manifest,
     tokenizer: Tokenizer,
-    plan: Plan,
+    /// The parsed graph, batch size still symbolic.
+    model: InferenceModel,
+    /// Optimised plans by batch size.
+    plans: Mutex<HashMap<usize, Arc<Plan>>>,
     dir: PathBuf,
 }
 
@@ -63,23 +72,56 @@ impl OnnxStudent {
         let tokenizer =
             Tokenizer::from_vocab_txt(&dir.join(VOCAB_FILE), manifest.tokenizer.lowercase)?;
         let model_path = dir.join(crate::bundle::MODEL_FILE);
-        let plan = tract_onnx::onnx()
+        let model = tract_onnx::onnx()
             .model_for_read(&mut model_bytes.as_slice())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
             .map_err(|e| {
                 OnnxError::Invalid(format!(
-                    "{}: tract cannot load it: {}",
+                    "{}: tract cannot read it: {}",
                     model_path.display(),
                     format!("{e:#}").replace('\n', " ")
                 ))
             })?;
-        Ok(OnnxStudent {
+        let student = OnnxStudent {
             manifest,
             tokenizer,
-            plan,
+            model,
+            plans: Mutex::new(HashMap::new()),
             dir: dir.to_path_buf(),
-        })
+        };
+        // Optimise for one sentence now: a graph tract cannot run fails here, at load.
+        student.plan(1).map_err(|e| {
+            OnnxError::Invalid(format!(
+                "{}: tract cannot run it: {e}",
+                model_path.display()
+            ))
+        })?;
+        Ok(student)
+    }
+
+    /// The plan for batches of `batch` sentences (optimised on first use).
+    fn plan(&self, batch: usize) -> Result<Arc<Plan>> {
+        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = plans.get(&batch) {
+            return Ok(p.clone());
+        }
+        let mut model = self.model.clone();
+        for (i, name) in self.manifest.inputs.iter().enumerate() {
+            let fact = if name.starts_with("ids_") {
+                let seq = model.symbols.sym(&format!("seq_len_{}", &name[4..]));
+                InferenceFact::dt_shape(i64::datum_type(), tvec![batch.to_dim(), seq.to_dim()])
+            } else {
+                InferenceFact::dt_shape(i64::datum_type(), tvec![batch.to_dim()])
+            };
+            model.set_input_fact(i, fact).map_err(OnnxError::tract)?;
+        }
+        let plan = Arc::new(
+            model
+                .into_optimized()
+                .and_then(|m| m.into_runnable())
+                .map_err(OnnxError::tract)?,
+        );
+        plans.insert(batch, plan.clone());
+        Ok(plan)
     }
 
     /// `student.json`.
@@ -150,7 +192,10 @@ impl OnnxStudent {
             inputs.push(ids.into());
             inputs.push(lengths.into());
         }
-        let out = self.plan.run(inputs).map_err(OnnxError::tract)?;
+        let out = self
+            .plan(batch.len())?
+            .run(inputs)
+            .map_err(OnnxError::tract)?;
         let view = out[0].to_array_view::<f32>().map_err(OnnxError::tract)?;
         let want = [batch.len(), self.num_classes()];
         if view.shape() != want {

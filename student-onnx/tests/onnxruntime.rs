@@ -1,5 +1,5 @@
 //! The committed fixture bundles (tests/fixtures/onnx/, exported from tests/fixtures/students/)
-//! against onnxruntime (tests/fixtures/onnxruntime.json, written by onnxruntime.py): tract's
+//! against onnxruntime (tests/fixtures/onnxruntime.json, written by run_onnxruntime.py): tract's
 //! logits within 1e-5 of onnxruntime's, the Rust tokeniser's ids equal to the Python
 //! reimplementation's, and today's exporter writing the graph the fixture was made from.
 
@@ -16,7 +16,7 @@ fn onnxruntime() -> Value {
     let path = fixtures().join("onnxruntime.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "missing fixture {} ({e}); run tests/fixtures/onnxruntime.py",
+            "missing fixture {} ({e}); run tests/fixtures/run_onnxruntime.py",
             path.display()
         )
     });
@@ -97,7 +97,7 @@ fn the_exporter_still_writes_the_fixture_graphs() {
         assert!(
             graph(dir.path()) == graph(&fixtures().join("onnx").join(name)),
             "{name}: the exporter's graph differs from the committed fixture's: regenerate the \
-             fixtures (cargo run -p experiments --example onnx_fixtures, then onnxruntime.py)"
+             fixtures (scripts/gen_fixtures.sh: make_students.py, export, run_onnxruntime.py)"
         );
         let vocab = |p: &Path| std::fs::read(p.join("vocab.txt")).unwrap();
         assert_eq!(
