@@ -155,7 +155,7 @@ fn bad_models_and_outputs_are_one_line_and_leave_nothing() {
     .unwrap();
     let e = error_line(&export(&[&corrupt, &out], None));
     assert!(
-        e.contains("best.safetensors: not a safetensors file"),
+        e.contains("best.safetensors:0: not a safetensors file"),
         "{e}"
     );
     // A configuration that disagrees with the weights.
