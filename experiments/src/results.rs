@@ -18,7 +18,7 @@ pub fn write_csv<T: reports::rows::CsvRow + serde::Serialize>(
     rows: &[T],
 ) -> Result<()> {
     let bytes = if rows.is_empty() {
-        format!("{}\n", T::COLUMNS.join(",")).into_bytes()
+        reports::rows::header_line::<T>().into_bytes()
     } else {
         reports::rows::rows_to_csv(path, rows)?
     };

@@ -14,11 +14,12 @@ use std::path::Path;
 
 /// A row type of one of the result CSVs.
 pub trait CsvRow: DeserializeOwned {
-    /// The exact columns the file must have (any order), [`CsvRow::OPTIONAL`] aside.
+    /// The columns every file must have (any order).
     const COLUMNS: &'static [&'static str];
-    /// Columns of [`CsvRow::COLUMNS`] that files written before they existed lack (their field
-    /// takes its serde default).
-    const OPTIONAL: &'static [&'static str] = &[];
+    /// Columns added after files were committed: written with every new file (after
+    /// [`CsvRow::COLUMNS`]), optional when reading (a file without them still loads; their
+    /// fields take their serde default).
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &[];
     /// Checks that go beyond types (ranges, consistency); the message names the column.
     fn check(&self) -> std::result::Result<(), String> {
         Ok(())
@@ -143,6 +144,51 @@ pub struct SpeedRow {
     pub seconds_max: f64,
     /// Number of timed repeats.
     pub repeats: usize,
+    /// What ran the model; `None` in files written before the column: libtorch.
+    #[serde(default)]
+    pub runtime: Option<Runtime>,
+    /// Threads of the latency measurement (1).
+    #[serde(default)]
+    pub latency_threads: Option<usize>,
+    /// Sentences timed one by one (SST-2 dev).
+    #[serde(default)]
+    pub latency_sentences: Option<usize>,
+    /// Median per-sentence latency at batch 1, milliseconds (text in, logits out).
+    #[serde(default)]
+    pub latency_p50_ms: Option<f64>,
+    /// 95th percentile of the same.
+    #[serde(default)]
+    pub latency_p95_ms: Option<f64>,
+    /// 99th percentile of the same.
+    #[serde(default)]
+    pub latency_p99_ms: Option<f64>,
+}
+
+/// What runs a model in `table2.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// libtorch through tch (the pipeline's models).
+    Libtorch,
+    /// tract, on the student exported to ONNX (the `classify` binary).
+    Tract,
+}
+
+impl Runtime {
+    /// The CSV spelling.
+    pub fn id(self) -> &'static str {
+        match self {
+            Runtime::Libtorch => "libtorch",
+            Runtime::Tract => "tract",
+        }
+    }
+}
+
+impl SpeedRow {
+    /// The runtime (libtorch where the file predates the column).
+    pub fn runtime(&self) -> Runtime {
+        self.runtime.unwrap_or(Runtime::Libtorch)
+    }
 }
 
 impl CsvRow for SpeedRow {
@@ -159,7 +205,35 @@ impl CsvRow for SpeedRow {
         "seconds_max",
         "repeats",
     ];
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &[
+        "runtime",
+        "latency_threads",
+        "latency_sentences",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+    ];
     fn check(&self) -> std::result::Result<(), String> {
+        let latency = [
+            self.latency_p50_ms,
+            self.latency_p95_ms,
+            self.latency_p99_ms,
+        ];
+        for (name, v) in ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]
+            .into_iter()
+            .zip(latency)
+        {
+            if let Some(v) = v {
+                check_non_negative(name, v)?;
+            }
+        }
+        if let [Some(p50), Some(p95), Some(p99)] = latency {
+            if !(p50 <= p95 && p95 <= p99) {
+                return Err(format!(
+                    "expected latency_p50_ms <= latency_p95_ms <= latency_p99_ms, got {p50} / {p95} / {p99}"
+                ));
+            }
+        }
         for (name, v) in [
             ("seconds_median", self.seconds_median),
             ("seconds_min", self.seconds_min),
@@ -224,7 +298,7 @@ pub struct VariantRow {
 }
 
 impl CsvRow for VariantRow {
-    const OPTIONAL: &'static [&'static str] = &["teacher"];
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &["teacher"];
     const COLUMNS: &'static [&'static str] = &[
         "task",
         "config",
@@ -239,7 +313,6 @@ impl CsvRow for VariantRow {
         "n_iter",
         "transfer_size",
         "description",
-        "teacher",
     ];
     fn check(&self) -> std::result::Result<(), String> {
         if self.model.is_teacher() {
@@ -439,11 +512,22 @@ pub fn rows_to_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<Vec<u8>> {
         .map_err(|e| ReportError::io(path, std::io::Error::other(e.to_string())))
 }
 
+/// The header line a file of `T` rows is written with: [`CsvRow::COLUMNS`], then
+/// [`CsvRow::OPTIONAL_COLUMNS`].
+pub fn header_line<T: CsvRow>() -> String {
+    let all: Vec<&str> = T::COLUMNS
+        .iter()
+        .chain(T::OPTIONAL_COLUMNS)
+        .copied()
+        .collect();
+    format!("{}\n", all.join(","))
+}
+
 /// Writes `rows` to `path` as CSV with a header, atomically (a temporary sibling, then rename).
 /// An empty `rows` writes the header alone, so a reader still finds the documented columns.
 pub fn write_rows<T: CsvRow + Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let bytes = if rows.is_empty() {
-        format!("{}\n", T::COLUMNS.join(",")).into_bytes()
+        header_line::<T>().into_bytes()
     } else {
         rows_to_csv(path, rows)?
     };
