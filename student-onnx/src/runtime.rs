@@ -106,8 +106,8 @@ impl OnnxStudent {
         }
         let mut model = self.model.clone();
         for (i, name) in self.manifest.inputs.iter().enumerate() {
-            let fact = if name.starts_with("ids_") {
-                let seq = model.symbols.sym(&format!("seq_len_{}", &name[4..]));
+            let fact = if let Some(input) = name.strip_prefix("ids_") {
+                let seq = model.symbols.sym(&format!("seq_len_{input}"));
                 InferenceFact::dt_shape(i64::datum_type(), tvec![batch.to_dim(), seq.to_dim()])
             } else {
                 InferenceFact::dt_shape(i64::datum_type(), tvec![batch.to_dim()])

@@ -252,10 +252,12 @@ fn raw_source(
             problems.push(format!("{key}.ensemble: {members:?} repeats a member"));
             return None;
         }
-        let all = members
+        // Every member is checked (no short circuit), so that each unknown one is reported.
+        let unknown = members
             .iter()
-            .fold(true, |acc, m| known("ensemble", m, problems) && acc);
-        return all.then(|| RawSource::Ensemble(members.clone()));
+            .filter(|m| !known("ensemble", m, problems))
+            .count();
+        return (unknown == 0).then(|| RawSource::Ensemble(members.clone()));
     }
     if let Some(dir) = &v.dir {
         return Some(RawSource::Dir(dir.clone()));

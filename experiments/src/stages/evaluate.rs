@@ -164,7 +164,7 @@ pub struct Fidelity {
 /// The fidelity of `student` to `teacher` (row-major logits of the same examples, `k` classes).
 /// Ties in an argmax go to the lower class for both ([`argmax`]). An empty split gives 0 and 0.
 pub fn fidelity(student: &[f32], teacher: &[f32], k: usize) -> Result<Fidelity> {
-    if k == 0 || student.len() != teacher.len() || student.len() % k != 0 {
+    if k == 0 || student.len() != teacher.len() || !student.len().is_multiple_of(k) {
         bail!(
             "fidelity: {} student and {} teacher logits for {k} classes",
             student.len(),

@@ -71,6 +71,9 @@ fn seed_files(dir: &Path, name: &str, model: &ModelName) -> Result<Vec<(u64, Pat
     Ok(out)
 }
 
+/// One seed's submission file: its path and its (index, label) rows.
+type SeedFile = (PathBuf, Vec<(u64, String)>);
+
 /// Per student variant, per seed, its agreement with its teacher on every test sentence (in the
 /// files' row order), for the variants and seeds whose submissions exist. A variant whose
 /// teacher has no submission is left out; a teacher with two submission files, or a student file
@@ -82,7 +85,7 @@ pub fn read_agreement(
 ) -> Result<BTreeMap<ModelName, Correctness>> {
     let dir = run_dir.join("submissions");
     let name = test_submission_name(task);
-    let mut teachers: BTreeMap<ModelName, Option<(PathBuf, Vec<(u64, String)>)>> = BTreeMap::new();
+    let mut teachers: BTreeMap<ModelName, Option<SeedFile>> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for v in variants {
         if !teachers.contains_key(&v.teacher) {

@@ -195,7 +195,7 @@ impl Dose {
                 "measure", "model", "n_iter", "examples", "mean", "sd", "n", "ci_low", "ci_high",
                 "step_diff", "step_ci_low", "step_ci_high", "step_verdict",
             ],
-            rows.into_iter(),
+            rows,
         )
     }
 

@@ -272,7 +272,7 @@ impl Factorial {
                 "measure", "what", "value", "sd", "ci95_low", "ci95_high", "ci90_low",
                 "ci90_high", "verdict",
             ],
-            rows.into_iter(),
+            rows,
         )
     }
 

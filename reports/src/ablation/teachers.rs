@@ -42,6 +42,9 @@ pub struct StudentLine {
     pub measures: Vec<(Measure, Option<Summary>, Option<PairedCi>)>,
 }
 
+/// The best teacher's student, the default teacher's student, and their comparison per measure.
+pub type BestVsDefault = (ModelName, ModelName, Vec<(Measure, Option<Comparison>)>);
+
 /// The teacher section of one run folder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TeacherSweep {
@@ -52,7 +55,7 @@ pub struct TeacherSweep {
     /// Every student variant that learnt from a teacher's outputs, in `variants.csv` order.
     pub students: Vec<StudentLine>,
     /// The student of the best teacher against the student of `teacher`, per measure.
-    pub best_vs_default: Option<(ModelName, ModelName, Vec<(Measure, Option<Comparison>)>)>,
+    pub best_vs_default: Option<BestVsDefault>,
 }
 
 fn dev_accuracy(run: &AblationRun, model: &ModelName) -> Option<f64> {
