@@ -35,6 +35,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "sst2-dose.yaml",
         include_str!("../../configs/sst2-dose.yaml"),
     ),
+    (
+        "sst2-teachers.yaml",
+        include_str!("../../configs/sst2-teachers.yaml"),
+    ),
     ("qqp.yaml", include_str!("../../configs/qqp.yaml")),
     ("mnli.yaml", include_str!("../../configs/mnli.yaml")),
     ("smoke.yaml", include_str!("../../configs/smoke.yaml")),
