@@ -3,7 +3,7 @@
 # cells of a transfer set, then a grid of student cells, each phase timed on its own (wall
 # clock), over a fresh store per run that starts with a finished teacher (hard links: the
 # teacher cell is one cell whatever N is). One worker gets every core (--threads = nproc); each
-# of N workers gets nproc/N threads (at least 1), as a Slurm array of N tasks on this node would.
+# of N workers gets nproc/N threads (at least 1), as N array tasks sharing this node would.
 #
 #   scripts/cells-speedup.sh TEACHER_DIR [N ...]        (default N: 1 2)
 #   scripts/cells-speedup.sh runs/store/teacher-ac8ab0a58a32 1 2

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Runs a task's cells (see `sst2 --help`, "Cells") in N local worker processes over one store, as
-# a Slurm array of N tasks would: worker i runs cells i, i+N, i+2N, ... in turn, each with --wait
-# (so a cell starts once the cells it depends on are finished in the store), and the evaluation
-# cell runs last, once every worker is done. For users without a cluster; deploy/README.md has
-# the Slurm and Kubernetes versions.
+# Runs a task's cells (see `sst2 --help`, "Cells") in N local worker processes over one store:
+# worker i runs cells i, i+N, i+2N, ... in turn, each with --wait (so a cell starts once the
+# cells it depends on are finished in the store; a failed cell's marker ends the wait at once),
+# and the evaluation cell runs last, once every worker is done. For users without a cluster;
+# deploy/README.md has the Slurm (phases chained by dependencies) and Kubernetes versions.
 #
 #   scripts/local-array.sh N [task args...]
 #   scripts/local-array.sh 3 --smoke --label-shards 3 --out-dir runs/sst2/cells --store runs/store
 #
 # The arguments are passed to --list-cells and to every cell (give them all the same ones). The
-# binary is $KD_BIN (default target/release/sst2; e.g. KD_BIN=target/release/qqp). A failing cell
-# stops every worker; the exit status is then non-zero. Worker logs go to stderr, each line of a
-# cell prefixed with `cell K:` (and appended to <out dir>/log.txt).
+# binary is $KD_BIN (default target/release/sst2; e.g. KD_BIN=target/release/qqp). Every cell
+# gets --expect-cells with the count listed here. A failing cell stops every worker; the exit
+# status is then non-zero. Worker logs go to stderr, each line of a cell prefixed with `cell K:`
+# (and to <out dir>/logs/cell-K.log).
 set -euo pipefail
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -39,7 +40,7 @@ worker() {
   shift
   trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 143' TERM
   for ((k = i; k < LAST; k += N)); do
-    "$BIN" --cell "$k" --wait "$@" &
+    "$BIN" --cell "$k" --wait --expect-cells "$COUNT" "$@" &
     child=$!
     if ! wait "$child"; then
       printf 'local-array: worker %d: cell %d failed\n' "$i" "$k" >&2
@@ -74,4 +75,4 @@ if [ "$failed" = 1 ]; then
   die "a cell failed: the workers were stopped (rerun the same command to resume)"
 fi
 
-exec "$BIN" --cell "$LAST" --wait "$@"
+exec "$BIN" --cell "$LAST" --wait --expect-cells "$COUNT" "$@"

@@ -46,8 +46,9 @@ pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| KdError::io(dir, e))?;
     // The temporary keeps the .safetensors extension (tch picks the format from it) and follows
-    // kd_core::io's naming, so a killed run's leftover is swept.
-    let tmp = kd_core::io::tmp_path_with_extension(path, "safetensors");
+    // kd_core::io's naming, so a killed run's leftover is swept; it is removed on any failure
+    // (and by a process stopping on a signal) through its guard.
+    let tmp = kd_core::io::TempFile::with_extension(path, "safetensors");
     let contiguous: Vec<(&str, Tensor)> = tensors
         .iter()
         .map(|(n, t)| {
@@ -57,19 +58,14 @@ pub fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
             )
         })
         .collect();
-    if let Err(e) = Tensor::write_safetensors(&contiguous, &tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(KdError::parse(&tmp, 0, e.to_string()));
+    if let Err(e) = Tensor::write_safetensors(&contiguous, tmp.path()) {
+        return Err(KdError::parse(tmp.path(), 0, e.to_string()));
     }
-    let sync = std::fs::File::open(&tmp).and_then(|f| f.sync_all());
+    let sync = std::fs::File::open(tmp.path()).and_then(|f| f.sync_all());
     if let Err(e) = sync {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(KdError::io(&tmp, e));
+        return Err(KdError::io(tmp.path(), e));
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        KdError::io(path, e)
-    })
+    tmp.commit(path).map_err(|e| KdError::io(path, e))
 }
 
 /// Writes the epoch checkpoint (model + optimiser + state) and the readable state copy.

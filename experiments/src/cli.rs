@@ -60,7 +60,9 @@ pub struct Args {
     #[arg(long, value_name = "K")]
     pub cell: Option<usize>,
     /// With --cell: wait for the cells it depends on, polling the store, up to SECS seconds
-    /// (default 86400) instead of failing at once.
+    /// (default 86400) instead of failing at once. A failed cell's marker in the store
+    /// (failed.json) ends the wait at once. For local workers and Kubernetes; on Slurm,
+    /// deploy/slurm/submit.sh chains the phases with dependencies instead.
     #[arg(
         long,
         value_name = "SECS",
@@ -69,6 +71,11 @@ pub struct Args {
         requires = "cell"
     )]
     pub wait: Option<u64>,
+    /// With --cell: the number of cells the array was sized for (--list-cells' count). Any other
+    /// count is an error before any work, so that an array sized for other arguments fails
+    /// loudly instead of leaving cells unrun.
+    #[arg(long, value_name = "N", requires = "cell")]
+    pub expect_cells: Option<usize>,
     /// Labelling cells per transfer set (overrides teacher.label_shards; default 1): that many
     /// array tasks label one set at once, each claiming the chunks no other worker holds. Give
     /// every task of an array, and --list-cells, the same value.
@@ -129,10 +136,16 @@ fn after_help() -> String {
          teacher.label_chunk_size examples no other live worker holds, until none is left, and the \
          last to finish joins them. --cell K runs one cell in the shared --store once the cells it \
          depends on are finished there (else it fails naming the missing stage; --wait [SECS] \
-         polls instead); every cell depends only on cells before it. Running every cell (with \
-         --wait, in any order, in any number of processes) gives the store and the results of one \
-         serial run; \
-         the evaluation cell writes the result files into --out-dir.\n\n\
+         polls instead, and a failed cell's marker ends the wait at once); every cell depends only \
+         on cells before it, and each kind of cell only on earlier kinds (the phases that \
+         deploy/slurm/submit.sh chains). Running every cell (with --wait, in any order, in any \
+         number of processes) gives the store and the results of one serial run; the evaluation \
+         cell writes the result files into --out-dir, each cell its log into \
+         --out-dir/logs/cell-K.log. SIGTERM (or SIGINT) stops a cell cleanly: no temporary file \
+         left, a failed marker for the cells waiting on it, exit status 143 (130). Exit status: 0 \
+         done, 1 failed, 2 bad arguments, 3 a cell this one depends on failed (its marker).\n\n\
+         Hosts: stages are claimed by host name, pid and start time; KD_HOST overrides the host \
+         name (where two machines share one).\n\n\
          --smoke applies experiments/configs/smoke.yaml over the config (its students.train and \
          augment keys also over every variant's own), and appends -smoke to the run's name:\n{}",
         layered::overlay_help(layered::SMOKE_OVERLAY)
@@ -240,6 +253,10 @@ pub fn one_line_panics() {
 /// (with its cause chain) and exits 1 on failure.
 pub fn main(task: Task) {
     one_line_panics();
+    if let Err(e) = crate::terminate::install() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
     let matches = Args::command().after_help(after_help()).get_matches();
     let args = match Args::from_arg_matches(&matches) {
         Ok(a) => a,
@@ -261,9 +278,12 @@ pub fn main(task: Task) {
             return Ok(());
         }
         match args.cell {
-            Some(k) => {
-                crate::pipeline::run_cell(&spec, k, args.wait.map(std::time::Duration::from_secs))
-            }
+            Some(k) => crate::pipeline::run_cell(
+                &spec,
+                k,
+                args.wait.map(std::time::Duration::from_secs),
+                args.expect_cells,
+            ),
             None => crate::pipeline::run(&spec),
         }
     });
@@ -274,7 +294,10 @@ pub fn main(task: Task) {
             for line in format!("{e:#}").lines() {
                 eprintln!("error: {line}");
             }
-            std::process::exit(1);
+            let upstream = e
+                .downcast_ref::<crate::pipeline::cells::UpstreamFailed>()
+                .is_some();
+            std::process::exit(if upstream { 3 } else { 1 });
         }
         Err(_) => std::process::exit(101),
     }

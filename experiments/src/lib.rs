@@ -7,9 +7,9 @@
 //! [`predict`].
 //!
 //! Modules form a one-way stack — each uses only those listed after it:
-//! [`cli`] → [`pipeline`] → [`stages`] → [`store`], [`data`], [`config`], [`models`],
-//! [`results`], [`compare`], [`names`], [`log`]; [`latency`] (timing for `bench` and `table2`)
-//! uses [`models`]' types only. [`predict`] (the `predict` binary's library)
+//! [`cli`] → [`pipeline`] → [`terminate`] → [`stages`] → [`store`], [`data`], [`config`],
+//! [`models`], [`results`], [`compare`], [`names`], [`log`]; [`latency`] (timing for `bench` and
+//! `table2`) uses [`models`]' types only. [`predict`] (the `predict` binary's library)
 //! sits beside [`pipeline`]: it loads models through [`stages`] and uses nothing above it.
 
 pub mod cli;
@@ -25,3 +25,4 @@ pub mod predict;
 pub mod results;
 pub mod stages;
 pub mod store;
+pub mod terminate;

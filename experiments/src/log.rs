@@ -1,8 +1,8 @@
-//! The run log: every line goes to stderr and is appended to `<out>/log.txt`.
-//!
-//! Each line is appended with one `write` call, so the cells of one run (`--cell K`), run by
-//! several processes into one out dir, interleave whole lines; their lines carry a
-//! `cell K: ` prefix ([`RunLog::with_prefix`]).
+//! The run log: every line goes to stderr and is appended to a file: `<out>/log.txt` for a
+//! serial run, `<out>/logs/cell-K.log` for cell K of an array job (`--cell K`), so that each file
+//! has one writer at a time (appends from several NFS clients to one file are not line-atomic).
+//! A cell's lines carry a `cell K: ` prefix ([`RunLog::with_prefix`]), on stderr too, so that
+//! the logs of workers sharing a terminal (`scripts/local-array.sh`) stay apart.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;

@@ -9,7 +9,8 @@
 //!
 //! Stages live in the shared store ([`crate::store`]); the run's out dir holds what this run
 //! produced: `config.yaml`, `metrics.csv`, `history.csv`, `variants.csv`, `dev_predictions.csv`,
-//! `softmax_t.csv` (SST-2), `submissions/`, `stages.json` (the stages it used) and `log.txt`.
+//! `softmax_t.csv` (SST-2), `submissions/`, `stages.json` (the stages it used) and `log.txt`
+//! (`logs/cell-K.log` per cell when it runs as cells).
 //!
 //! The same work is also a list of [`cells`] (teacher, each transfer set, each labelling shard,
 //! each student, the evaluation), each runnable alone (`--cell K`) by an array job over one
@@ -476,7 +477,7 @@ pub fn run(spec: &RunSpec) -> Result<()> {
 
 /// Creates the out dir, takes its lock (failing at once when another run holds it) and sweeps
 /// what a killed writer left there.
-fn lock_out_dir(out_dir: &Path) -> Result<std::fs::File> {
+fn lock_out_dir(out_dir: &Path) -> Result<crate::store::FileLock> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let lock_path = out_dir.join(".lock");
     let Some(out_lock) = try_lock_file(&lock_path)? else {
@@ -503,15 +504,32 @@ pub fn list_cells(spec: &RunSpec) -> Result<Vec<cells::Cell>> {
 
 /// Runs cell `index` of [`list_cells`] alone, once the cells it depends on are finished in the
 /// store: without `wait` a missing one is an error naming it; with it, the store is polled until
-/// they are (an error after `wait`). The evaluation cell locks the out dir and writes the run's
-/// result files there as [`run`] does; the other cells only append to its `log.txt`.
-pub fn run_cell(spec: &RunSpec, index: usize, wait: Option<Duration>) -> Result<()> {
+/// they are (an error after `wait`, or at once when a failed cell left its marker there). With
+/// `expect`, the run must have that many cells (the array's size): anything else is an error
+/// before any work. The evaluation cell locks the out dir and writes the run's result files there
+/// as [`run`] does; the other cells only write their log, `logs/cell-K.log`. A cell that fails
+/// (or is stopped by a signal) leaves `failed.json` in its stage dir for the cells waiting for it
+/// ([`crate::store::mark_failed`]); the next attempt removes it.
+pub fn run_cell(
+    spec: &RunSpec,
+    index: usize,
+    wait: Option<Duration>,
+    expect: Option<usize>,
+) -> Result<()> {
     std::fs::create_dir_all(&spec.out_dir)
         .with_context(|| format!("creating {}", spec.out_dir.display()))?;
     let run = Run::start(spec, Some(index))?;
     let plan = Plan::new(&spec.cfg, &run.data, &run.store)?;
     let mut exec = cells::Exec::new(&run, &plan, false);
     let n = exec.cells.len();
+    if let Some(expected) = expect.filter(|&e| e != n) {
+        bail!(
+            "--expect-cells {expected}: this run has {n} cells (0 to {}), so the array was sized \
+             for other arguments or another config: size it from `--list-cells` with the \
+             arguments every cell gets (deploy/slurm/submit.sh does)",
+            n - 1
+        );
+    }
     let Some(cell) = exec.cells.get(index) else {
         bail!(
             "--cell {index}: this run has {n} cells, 0 to {} (see --list-cells)",
@@ -526,15 +544,53 @@ pub fn run_cell(spec: &RunSpec, index: usize, wait: Option<Duration>) -> Result<
         cell.dir.display(),
         n - 1
     );
-    exec.await_needs(index, wait)?;
-    let _out_lock = if exec.cells[index].kind == cells::CellKind::Evaluate {
-        let lock = lock_out_dir(&spec.out_dir)?;
-        write_config(spec)?;
-        Some(lock)
-    } else {
-        None
-    };
-    exec.run_cell(index)
+    // The evaluation's dir is the out dir, which nothing waits for: no marker there.
+    let marker = (cell.kind != cells::CellKind::Evaluate).then(|| {
+        (
+            cell.dir.clone(),
+            format!("cell {index} ({} {})", cell.kind.label(), cell.name),
+        )
+    });
+    if let Some((dir, who)) = marker.clone() {
+        crate::terminate::on_signal(move |signal| {
+            let _ = crate::store::mark_failed(&dir, &who, &format!("stopped by {signal}"));
+        });
+    }
+    let result = (|| {
+        if let Err(e) = exec.await_needs(index, wait) {
+            // A cell that ran too early by hand is no failure of its stage; a waiting one that
+            // gave up (an upstream failure, a timeout) is, for the cells that wait on it.
+            return Err((e, wait.is_some()));
+        }
+        if let Some((dir, _)) = &marker {
+            crate::store::clear_failure(dir).map_err(|e| (e, false))?;
+        }
+        let _out_lock = if exec.cells[index].kind == cells::CellKind::Evaluate {
+            let lock = lock_out_dir(&spec.out_dir).map_err(|e| (e, true))?;
+            write_config(spec).map_err(|e| (e, true))?;
+            Some(lock)
+        } else {
+            None
+        };
+        exec.run_cell(index).map_err(|e| (e, true))
+    })();
+    match result {
+        Ok(()) => Ok(()),
+        Err((e, failed)) => {
+            if let (true, Some((dir, who))) = (failed, &marker) {
+                let first = format!("{e:#}");
+                let first = first.lines().next().unwrap_or_default();
+                if let Err(m) = crate::store::mark_failed(dir, who, first) {
+                    logln!(
+                        run.log,
+                        "could not leave the failure marker in {}: {m:#}",
+                        dir.display()
+                    );
+                }
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Writes the resolved config into the out dir.
@@ -557,17 +613,26 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     /// Opens the store and the log, writes the resolved config and loads the data. For one cell
-    /// (`cell`), the log's lines are prefixed `cell K: ` and no config is written (the
-    /// evaluation cell writes it with the results).
+    /// (`cell` K), the log is `logs/cell-K.log` in the out dir (one writer per file: appends from
+    /// several NFS clients to one file are not line-atomic), its lines are prefixed `cell K: `,
+    /// and no config is written (the evaluation cell writes it with the results).
     fn start(spec: &'a RunSpec, cell: Option<usize>) -> Result<Self> {
         let cfg = &spec.cfg;
         let out_dir = &spec.out_dir;
         let store = Store::open(&spec.store)?;
-        let mut log = RunLog::open(&out_dir.join("log.txt"));
-        match cell {
-            Some(k) => log = log.with_prefix(&format!("cell {k}: ")),
-            None => write_config(spec)?,
-        }
+        let log = match cell {
+            Some(k) => {
+                let logs = out_dir.join("logs");
+                std::fs::create_dir_all(&logs)
+                    .with_context(|| format!("creating {}", logs.display()))?;
+                RunLog::open(&logs.join(format!("cell-{k}.log")))
+                    .with_prefix(&format!("cell {k}: "))
+            }
+            None => {
+                write_config(spec)?;
+                RunLog::open(&out_dir.join("log.txt"))
+            }
+        };
         if let Some(n) = cfg.threads {
             tch::set_num_threads(n as i32);
         }

@@ -27,7 +27,8 @@ pub fn write_csv<T: reports::rows::CsvRow + serde::Serialize>(
 }
 
 /// The short git revision of the working tree, with `-dirty` when it has uncommitted changes;
-/// `unknown` outside a git checkout.
+/// outside a git checkout, the revision the binary was built from when its build was given one
+/// (`KD_GIT_REV`, baked in by experiments/build.rs: the Docker image's), else `unknown`.
 pub fn git_rev() -> String {
     let run = |args: &[&str]| {
         std::process::Command::new("git")
@@ -47,7 +48,10 @@ pub fn git_rev() -> String {
                 rev
             }
         }
-        _ => "unknown".to_string(),
+        _ => option_env!("KD_GIT_REV")
+            .filter(|r| !r.is_empty())
+            .unwrap_or("unknown")
+            .to_string(),
     }
 }
 

@@ -9,19 +9,45 @@
 //! share a stage's inputs share its directory: an ablation reuses the default run's teacher and
 //! labels.
 //!
-//! `done.json` is written last, atomically, with the stage's summary and its provenance (git
-//! revision, device, CPU, threads, libtorch); a directory without it is an unfinished stage that
-//! the stage itself resumes (teacher and student epochs, labelling chunks). A stage is built under
-//! an exclusive lock (`<dir>/.lock`): a second process that wants the same stage waits for it and
-//! then reuses the result, so two runs never share a half-built stage. (The labelling stage's
-//! workers share it: they hold the lock shared while each labels its own chunks, and the join
-//! takes it exclusively; see [`crate::stages::labels`].)
+//! `done.json` is written last, atomically and exclusively (created by a hard link, so two
+//! builders can never both finish a stage), with the stage's summary, its provenance (git
+//! revision, device, CPU, threads, libtorch) and its owner; a directory without it is an
+//! unfinished stage that the stage itself resumes (teacher and student epochs, labelling chunks).
+//!
+//! **Who builds a stage.** A stage is built under an exclusive lock (`<dir>/.lock`, `flock`) *and*
+//! an ownership claim (`<dir>/.owner`, [`claim`]): the lock makes a second process on any host
+//! wait and then reuse the result; the claim — created exclusively, naming its owner by host, pid
+//! and start time, kept alive by a heartbeat — makes that hold even on a file system whose locks
+//! do not reach across nodes, and is checked again before the stage is finished. A lock whose
+//! holder's claim has gone stale on another host (a dead node, whose NFSv3 lock can outlive it)
+//! stops blocking after [`claim::Timing::stale`] more, with a warning. The labelling stage's
+//! workers share the lock instead: they hold it shared while each labels its own chunks (each
+//! chunk under its own lock and claim), and the join takes it exclusively; see
+//! [`crate::stages::labels`].
+//!
+//! **A cell that fails** leaves `failed.json` in its stage dir ([`mark_failed`]), so that
+//! cells waiting for the stage fail at once instead of polling until their timeout; the next
+//! process that builds the stage removes it.
+//!
+//! Old stores stay valid: a `done.json` without an owner (written before owners existed) is a
+//! finished stage, and processes of the older version share the locks with this one (they do
+//! not know claims: on one host, the `flock` keeps them apart).
 
-use anyhow::{Context, Result};
+pub mod check;
+pub mod claim;
+mod lock;
+
+use anyhow::{bail, Context, Result};
+use kd_core::owner::Owner;
+use lock::{claim_path, wait_for_lock, Mode};
+pub use lock::{lock_file, try_lock_file, FileLock};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+
+/// The marker a failed cell leaves in its stage dir.
+pub const FAILED_FILE: &str = "failed.json";
 
 /// The shared stage store.
 #[derive(Debug, Clone)]
@@ -72,6 +98,22 @@ pub struct Done<T> {
     pub summary: T,
     /// The machine and code that produced it.
     pub provenance: Provenance,
+    /// The process that built it (absent in stages finished before owners were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+}
+
+/// What `failed.json` holds: which cell failed, where, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// e.g. `cell 2 (labels set 0, shard 1/2)`.
+    pub cell: String,
+    /// The process that failed.
+    pub owner: Owner,
+    /// Its error (first line of the chain).
+    pub error: String,
+    /// When (seconds since the Unix epoch).
+    pub unix: u64,
 }
 
 /// The code and machine that produced a stage or a run.
@@ -143,19 +185,18 @@ pub fn isa_flags() -> Vec<String> {
     flags
 }
 
-/// libtorch's version, read from the `build-version` file next to the libtorch this binary was
-/// built against; `unknown` where that is not there (a binary moved to another machine).
+/// libtorch's version: the `build-version` file of the libtorch this binary was built against,
+/// read at build time (experiments/build.rs), so that it is known wherever the binary runs;
+/// `unknown` where the build could not read it.
 pub fn libtorch_version() -> String {
-    option_env!("LIBTORCH")
-        .and_then(|dir| std::fs::read_to_string(Path::new(dir).join("build-version")).ok())
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    env!("KD_LIBTORCH_VERSION").to_string()
 }
 
-/// An exclusive lock on a stage (released when dropped).
+/// A lock on a stage (released when dropped): its lock file and, when held exclusively for
+/// building, the stage's claim.
 #[derive(Debug)]
 pub struct StageLock {
-    _file: File,
+    _lock: FileLock,
 }
 
 impl Stage {
@@ -163,41 +204,48 @@ impl Stage {
         self.dir.join("done.json")
     }
 
-    /// Creates the stage dir and takes its lock, waiting (and saying so through `wait`) while
-    /// another process builds the stage.
-    pub fn lock(&self, wait: impl FnOnce(&str)) -> Result<StageLock> {
+    fn lock_path(&self) -> PathBuf {
+        self.dir.join(".lock")
+    }
+
+    /// Creates the stage dir and takes its lock and claim, waiting (and saying so through `wait`)
+    /// while another process builds the stage. When the stage is (or becomes, while waiting)
+    /// finished, no claim is taken: the caller reads `done.json`.
+    pub fn lock(&self, mut wait: impl FnMut(&str)) -> Result<StageLock> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
-        let path = self.dir.join(".lock");
-        let file = lock_file(&path, |msg| wait(msg))?;
-        // Holding the lock, nobody else writes here: what a killed builder left goes.
+        let path = self.lock_path();
+        let file = wait_for_lock(&path, Mode::Exclusive, &mut wait)?;
+        // Holding the lock, nobody else writes here: what a killed builder left goes (this
+        // host's dead writers' temporaries; another host's only when old, see kd_core::io).
         sweep_tree(&self.dir)?;
-        Ok(StageLock { _file: file })
+        let claim = if self.is_done() {
+            None
+        } else {
+            claim::claim(&claim_path(&path), &|| self.is_done(), &mut wait)?
+        };
+        Ok(StageLock {
+            _lock: FileLock { claim, _file: file },
+        })
     }
 
     /// Creates the stage dir and takes a *shared* lock on it: any number of processes hold it at
     /// once (labelling workers, each claiming its own chunks), none while another holds the
-    /// exclusive [`Stage::lock`] (the join), which in turn waits for them all. Sweeps nothing.
-    pub fn lock_shared(&self, wait: impl FnOnce(&str)) -> Result<StageLock> {
+    /// exclusive [`Stage::lock`] (the join), which in turn waits for them all. It also waits while
+    /// a live process of another host claims the stage (a join there, where the lock did not keep
+    /// this process out). Sweeps nothing.
+    pub fn lock_shared(&self, mut wait: impl FnMut(&str)) -> Result<StageLock> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
-        let path = self.dir.join(".lock");
-        let file = open_lock(&path)?;
-        match file.try_lock_shared() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                wait(&format!(
-                    "waiting for {} (another process holds it)",
-                    path.display()
-                ));
-                file.lock_shared()
-                    .with_context(|| format!("locking {}", path.display()))?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("locking {}", path.display()))
-            }
-        }
-        Ok(StageLock { _file: file })
+        let path = self.lock_path();
+        let file = wait_for_lock(&path, Mode::Shared, &mut wait)?;
+        claim::wait_until_unclaimed(&claim_path(&path), &|| self.is_done())?;
+        Ok(StageLock {
+            _lock: FileLock {
+                claim: None,
+                _file: file,
+            },
+        })
     }
 
     /// Whether the stage has finished (its `done.json` is there).
@@ -219,48 +267,78 @@ impl Stage {
     }
 
     /// Marks the stage finished, with a summary that later runs read back instead of redoing it.
+    ///
+    /// Checks first that this process still owns the stage (its claim was not taken over), then
+    /// creates `done.json` exclusively: an error, and nothing written, when either fails — two
+    /// builders never both finish a stage. Removes a failed cell's marker.
     pub fn finish<T: Serialize>(&self, summary: &T, device: tch::Device) -> Result<()> {
+        claim::check_owned(&claim_path(&self.lock_path()))?;
         let done = Done {
             summary,
             provenance: Provenance::here(device),
+            owner: Some(Owner::current().clone()),
         };
         let json = serde_json::to_vec_pretty(&done)?;
-        kd_core::io::atomic_write_bytes(&self.done_path(), &json)?;
+        if !kd_core::io::atomic_create(&self.done_path(), &json)? {
+            bail!(
+                "{}: another process finished this stage while this one was building it (the \
+                 file system's locks and claims did not keep the two apart; see \
+                 deploy/README.md, \"What the store needs\")",
+                self.done_path().display()
+            );
+        }
+        let _ = std::fs::remove_file(self.dir.join(FAILED_FILE));
         Ok(())
     }
 }
 
-/// Opens (creating) `path` and takes an exclusive lock on it; when another process holds it,
-/// calls `wait` with a message once and blocks until the lock is free.
-pub fn lock_file(path: &Path, wait: impl FnOnce(&str)) -> Result<File> {
-    let file = open_lock(path)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            wait(&format!(
-                "waiting for {} (another process holds it)",
-                path.display()
-            ));
-            file.lock()
-                .with_context(|| format!("locking {}", path.display()))?;
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(e).with_context(|| format!("locking {}", path.display()))
-        }
+/// Leaves the marker of a failed cell (`failed.json`) in stage dir `dir`, for the cells that wait
+/// for that stage. A finished stage gets none.
+pub fn mark_failed(dir: &Path, cell: &str, error: &str) -> Result<()> {
+    if dir.join("done.json").is_file() {
+        return Ok(());
     }
-    Ok(file)
+    let failure = Failure {
+        cell: cell.to_string(),
+        owner: Owner::current().clone(),
+        error: error.to_string(),
+        unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    kd_core::io::atomic_write_bytes(
+        &dir.join(FAILED_FILE),
+        &serde_json::to_vec_pretty(&failure)?,
+    )?;
+    Ok(())
 }
 
-/// Takes `path`'s lock without waiting: `Ok(None)` when another process holds it.
-pub fn try_lock_file(path: &Path) -> Result<Option<File>> {
-    let file = open_lock(path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", path.display()))
+/// Removes the failed cell's marker from stage dir `dir`: a process is building the stage again.
+pub fn clear_failure(dir: &Path) -> Result<()> {
+    let path = dir.join(FAILED_FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
         }
+        _ => Ok(()),
     }
+}
+
+/// The failed cell's marker in stage dir `dir`, unless the stage is finished.
+pub fn failure_in(dir: &Path) -> Result<Option<Failure>> {
+    let path = dir.join(FAILED_FILE);
+    if dir.join("done.json").is_file() {
+        return Ok(None);
+    }
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let failure =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(Some(failure))
 }
 
 /// Removes the temporary files that killed writers left anywhere under `dir`
@@ -280,16 +358,6 @@ pub fn sweep_tree(dir: &Path) -> Result<usize> {
         }
     }
     Ok(removed)
-}
-
-/// Opens (creating, never truncating) a lock file.
-fn open_lock(path: &Path) -> Result<File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening the lock file {}", path.display()))
 }
 
 /// First 12 hex digits of a digest.
@@ -348,85 +416,4 @@ pub fn files_digest(dir: &Path, names: &[&str]) -> Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_follows_inputs_and_version_and_done_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let a = store.stage("teacher", 1, &("x", 1)).unwrap();
-        let b = store.stage("teacher", 1, &("x", 2)).unwrap();
-        let v2 = store.stage("teacher", 2, &("x", 1)).unwrap();
-        let a2 = store.stage("teacher", 1, &("x", 1)).unwrap();
-        assert_ne!(a.key, b.key);
-        assert_ne!(a.key, v2.key, "a version bump must change the key");
-        assert_eq!(a, a2);
-        let _lock = a.lock(|_| {}).unwrap();
-        assert_eq!(a.done::<u32>().unwrap(), None);
-        a.finish(&7u32, tch::Device::Cpu).unwrap();
-        assert_eq!(a2.done::<u32>().unwrap(), Some(7));
-        assert_eq!(b.done::<u32>().unwrap(), None);
-        let text = std::fs::read_to_string(a.dir.join("done.json")).unwrap();
-        assert!(text.contains("\"provenance\"") && text.contains("\"threads\""));
-    }
-
-    #[test]
-    fn digests_follow_content_not_paths() {
-        let dir = tempfile::tempdir().unwrap();
-        let (p, q) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
-        std::fs::write(&p, "same").unwrap();
-        std::fs::write(&q, "same").unwrap();
-        assert_eq!(file_digest(&p).unwrap(), file_digest(&q).unwrap());
-        let d1 = path_digest(dir.path()).unwrap();
-        std::fs::write(dir.path().join(".lock"), "x").unwrap();
-        assert_eq!(d1, path_digest(dir.path()).unwrap(), "hidden files count");
-        std::fs::write(&q, "other").unwrap();
-        assert_ne!(d1, path_digest(dir.path()).unwrap());
-        assert_ne!(
-            files_digest(dir.path(), &["a.txt"]).unwrap(),
-            files_digest(dir.path(), &["b.txt"]).unwrap()
-        );
-    }
-
-    #[test]
-    fn a_held_lock_is_reported_busy() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.lock");
-        let held = try_lock_file(&path).unwrap();
-        assert!(held.is_some());
-        assert!(try_lock_file(&path).unwrap().is_none());
-        drop(held);
-        assert!(try_lock_file(&path).unwrap().is_some());
-    }
-
-    #[test]
-    fn shared_stage_locks_coexist_and_keep_the_exclusive_one_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let stage = Store::open(dir.path())
-            .unwrap()
-            .stage("labels", 1, &1)
-            .unwrap();
-        let a = stage.lock_shared(|m| panic!("{m}")).unwrap();
-        let b = stage.lock_shared(|m| panic!("{m}")).unwrap();
-        let lock = stage.dir.join(".lock");
-        assert!(
-            try_lock_file(&lock).unwrap().is_none(),
-            "exclusive beside shared"
-        );
-        drop(a);
-        assert!(
-            try_lock_file(&lock).unwrap().is_none(),
-            "one shared holder left"
-        );
-        drop(b);
-        let exclusive = stage.lock(|m| panic!("{m}")).unwrap();
-        let f = open_lock(&lock).unwrap();
-        assert!(matches!(
-            f.try_lock_shared(),
-            Err(std::fs::TryLockError::WouldBlock)
-        ));
-        drop(exclusive);
-        assert!(!stage.is_done());
-    }
-}
+mod tests;

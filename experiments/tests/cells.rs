@@ -1,16 +1,20 @@
 //! The run as cells (`--list-cells`, `--cell K`): a smoke run's cells executed by three concurrent
 //! workers over one store (scripts/local-array.sh) give the results and the stages of a serial
-//! run; a cell run before its dependency fails with one line naming it; the deployment files
-//! (Slurm array, Kubernetes Indexed Job, Dockerfile) are well-formed and sized for the default
-//! config's cells. These need the set-up's teacher and GloVe cache and the shared data
-//! (scripts/setup.sh); they fail, with the missing path, when those are absent.
+//! run; a cell run before its dependency fails with one line naming it; SIGTERM stops a cell
+//! cleanly and the cells waiting for it at once; two hosts racing one cell build it once; the
+//! lock check passes on this machine's file system; the deployment files agree with the cells:
+//! the Slurm submission's phases (`deploy/slurm/submit.sh --dry-run`) with `--list-cells` for
+//! the default and sharded configs, the Kubernetes Job with `deploy/k8s/job.sh`'s output. These
+//! need the set-up's teacher and GloVe cache and the shared data (scripts/setup.sh); they fail,
+//! with the missing path, when those are absent.
 
 mod common;
 
 use common::*;
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn require_setup() {
     require(&root().join("data/glue/SST-2/train.tsv"));
@@ -112,14 +116,21 @@ fn three_workers_running_the_cells_match_a_serial_run() {
         let left = temp_files(d);
         assert!(left.is_empty(), "left behind: {left:?}");
     }
-    // Every cell ran in its own process and logged into the out dir.
-    let run_log = std::fs::read_to_string(cells.join("log.txt")).unwrap();
+    // Every cell ran in its own process and logged into its own file in the out dir.
+    let mut run_log = String::new();
     for k in 0..listed.len() {
+        let path = cells.join(format!("logs/cell-{k}.log"));
+        let log = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
         assert!(
-            run_log.contains(&format!("cell {k}: ")),
-            "cell {k}:\n{run_log}"
+            log.lines().all(|l| l.contains(&format!("cell {k}: "))),
+            "{log}"
         );
+        run_log += &log;
     }
+    assert!(
+        !cells.join("log.txt").exists(),
+        "cells write logs/, not log.txt"
+    );
     let joins = run_log
         .lines()
         .filter(|l| l.contains("labels: ") && l.contains(" examples in "))
@@ -154,11 +165,19 @@ fn three_workers_running_the_cells_match_a_serial_run() {
     let chunks = labels_dir.join("chunks");
     assert!(chunks.join("chunk-000000.safetensors").is_file());
     assert!(!chunks.join("chunk-000001.safetensors").exists());
+    // The failed worker left its marker: the student fails at once, naming it, with status 3.
+    let failed = std::fs::read_to_string(labels_dir.join("failed.json")).unwrap();
+    assert!(
+        failed.contains("cell 2 (labels set 0, shard 1/3)"),
+        "{failed}"
+    );
     let o = bin("sst2").args(cell("6")).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
-        err.contains(&format!("needs {}", labels_dir.display())),
+        err.contains(&format!("needs {}", labels_dir.display()))
+            && err.contains("cell 2 (labels set 0, shard 1/3) failed")
+            && err.contains("No space left"),
         "{err}"
     );
     // The rerun labels only the missing chunk; say it dies at the join (done.json): the student
@@ -180,6 +199,10 @@ fn three_workers_running_the_cells_match_a_serial_run() {
     assert!(err.contains("cell 6: labels: 118 examples in"), "{err}");
     assert!(labels_dir.join("done.json").is_file(), "{err}");
     assert!(!chunks.exists());
+    assert!(
+        !labels_dir.join("failed.json").exists(),
+        "the join clears the marker"
+    );
     assert_eq!(
         std::fs::read(labels_dir.join("transfer.tsv")).unwrap(),
         serial_labels
@@ -236,6 +259,13 @@ fn a_cell_before_its_dependencies_fails_naming_the_missing_stage() {
     );
     let e = fail(&["--cell", "6"]);
     assert!(e.contains("this run has 6 cells, 0 to 5"), "{e}");
+    // An array sized for another cell list fails loudly, before any work.
+    let e = fail(&["--cell", "0", "--expect-cells", "9"]);
+    assert!(
+        e.contains("--expect-cells 9: this run has 6 cells (0 to 5)"),
+        "{e}"
+    );
+    assert!(stage_dirs(&store, "").is_empty());
     // --wait belongs to --cell.
     let o = bin("sst2").args(["--smoke", "--wait"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -251,18 +281,321 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
 }
 
 #[test]
-fn deployment_files_are_well_formed_and_sized_for_the_default_cells() {
+fn sigterm_stops_a_cell_cleanly_and_its_waiters_at_once() {
     require_setup();
-    // The deployment files run the default config with four labelling cells.
-    let n = list_cells(&["--label-shards", "4"]).len();
-    assert_eq!(n, 9, "teacher, transfer, 4 labels, 2 students, evaluation");
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, store) = (tmp.path().join("out"), tmp.path().join("store"));
+    let mut args = vec!["--smoke"];
+    args.extend(dirs_args(&out, &store));
+    let listed = list_cells(&args);
+    let teacher = listed[0].2.clone();
+    let with = |extra: &[&'static str]| {
+        let mut a: Vec<&str> = extra.to_vec();
+        a.extend(&args);
+        a
+    };
+    // The teacher cell, held in the middle of writing done.json (its temporary written).
+    let mut child = bin("sst2")
+        .args(with(&["--cell", "0"]))
+        .env("KD_HOLD_WRITE", "done.json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let held_write = || {
+        store.exists()
+            && temp_files(&store).iter().any(|p| {
+                p.starts_with(&teacher)
+                    && p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(".done.json.tmp.")
+            })
+    };
+    let t = Instant::now();
+    while !held_write() {
+        assert!(
+            t.elapsed() < Duration::from_secs(300),
+            "no temporary appeared"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the cell ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let t = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(t.elapsed() < Duration::from_secs(5), "{err}");
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("SIGTERM: stopping")
+            && err.contains("removed 1 temporary file(s) and 1 claim(s)"),
+        "{err}"
+    );
+    let left = temp_files(&store);
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!teacher.join(".owner").exists());
+    assert!(!teacher.join("done.json").exists());
+    let marker = std::fs::read_to_string(teacher.join("failed.json")).unwrap();
+    assert!(marker.contains("stopped by SIGTERM"), "{marker}");
+
+    // A labelling cell waiting for the teacher gives up at once, with status 3.
+    let t = Instant::now();
+    let o = bin("sst2")
+        .args(with(&["--cell", "2", "--wait", "120"]))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(60), "{err}");
+    assert!(
+        err.contains("cell 0 (teacher teacher) failed") && err.contains("stopped by SIGTERM"),
+        "{err}"
+    );
+    // The rerun finishes the teacher (from its last epoch) and clears the marker.
+    run_ok("sst2", &with(&["--cell", "0"]));
+    assert!(teacher.join("done.json").is_file());
+    assert!(!teacher.join("failed.json").exists());
+    assert!(temp_files(&store).is_empty());
+}
+
+#[test]
+fn two_hosts_racing_one_cell_build_it_once() {
+    require_setup();
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, store) = (tmp.path().join("out"), tmp.path().join("store"));
+    let mut args = vec!["--cell", "1", "--smoke"];
+    args.extend(dirs_args(&out, &store));
+    // Two "hosts" (KD_HOST) build the transfer set at once over one store.
+    let children: Vec<_> = ["alpha", "beta"]
+        .iter()
+        .map(|h| {
+            bin("sst2")
+                .args(&args)
+                .env("KD_HOST", h)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let logs: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let o = c.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr).to_string();
+            assert!(o.status.success(), "{err}");
+            err
+        })
+        .collect();
+    let built = logs
+        .iter()
+        .filter(|l| l.contains("transfer set: augmenting"))
+        .count();
+    let cached = logs
+        .iter()
+        .filter(|l| l.contains("transfer set: cached"))
+        .count();
+    assert_eq!((built, cached), (1, 1), "{logs:?}");
+    let dir = &stage_dirs(&store, "transfer-")[0];
+    let done: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("done.json")).unwrap()).unwrap();
+    let host = done["owner"]["host"].as_str().unwrap();
+    assert!(host == "alpha" || host == "beta", "{done}");
+    assert!(!dir.join(".owner").exists());
+    assert!(temp_files(&store).is_empty());
+}
+
+#[test]
+fn the_lock_check_passes_on_this_file_system() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("check");
+    let children: Vec<_> = ["alpha", "beta"]
+        .iter()
+        .map(|h| {
+            Command::new(env!("CARGO_BIN_EXE_lock-check"))
+                .arg(&dir)
+                .args(["--rounds", "5", "--timeout", "60"])
+                .env("KD_HOST", h)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
+        for check in [
+            "PASS peers on distinct hosts: 2 hosts: alpha, beta",
+            "PASS shared locks coexist",
+            "PASS exclusive locks exclude",
+            "PASS exclusive creation (hard links) has one winner",
+            "PASS clocks agree",
+            "PASS: every check passed",
+        ] {
+            assert!(stdout.contains(check), "{check}:\n{stdout}");
+        }
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "left files");
+    // One process alone never finds its peer: an error, not a pass.
+    let o = Command::new(env!("CARGO_BIN_EXE_lock-check"))
+        .arg(&dir)
+        .args(["--timeout", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only 1 of 2 processes"));
+}
+
+/// One phase of `deploy/slurm/submit.sh --dry-run`: an `sbatch` line.
+#[derive(Debug)]
+struct Phase {
+    name: String,
+    cells: (usize, usize),
+    after: Option<String>,
+    kill_on_invalid_dep: bool,
+    gres: Option<String>,
+    /// The words after deploy/slurm/cell.sbatch.
+    cell_args: Vec<String>,
+}
+
+/// Runs `deploy/slurm/submit.sh --dry-run ARGS` with `env`; the phases it would submit.
+fn submit_plan(env: &[(&str, &str)], args: &[&str]) -> Result<Vec<Phase>, String> {
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("deploy/slurm/submit.sh"))
+        .arg("--dry-run")
+        .args(args)
+        .current_dir(root())
+        .env("KD_BIN", env!("CARGO_BIN_EXE_sst2"))
+        .env_remove("GPUS")
+        .env_remove("CPUS")
+        .env_remove("STORE")
+        .env_remove("OUT_DIR")
+        .env_remove("LABEL_SHARDS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).to_string());
+    }
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    Ok(stdout
+        .lines()
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(words[0], "sbatch", "{line}");
+            let opt = |name: &str| {
+                words
+                    .iter()
+                    .find_map(|w| w.strip_prefix(&format!("--{name}=")))
+                    .map(str::to_string)
+            };
+            let (lo, hi) = opt("array")
+                .unwrap()
+                .split_once('-')
+                .map(|(a, b)| (a.parse().unwrap(), b.parse().unwrap()))
+                .unwrap();
+            let script = words
+                .iter()
+                .position(|w| w.ends_with("deploy/slurm/cell.sbatch"))
+                .unwrap_or_else(|| panic!("no cell.sbatch: {line}"));
+            Phase {
+                name: opt("job-name").unwrap(),
+                cells: (lo, hi),
+                after: opt("dependency"),
+                kill_on_invalid_dep: opt("kill-on-invalid-dep").as_deref() == Some("yes"),
+                gres: opt("gres"),
+                cell_args: words[script + 1..].iter().map(|w| w.to_string()).collect(),
+            }
+        })
+        .collect())
+}
+
+#[test]
+fn the_slurm_submission_chains_one_array_per_phase_of_the_listed_cells() {
+    require_setup();
+    // The default config with 4 and 8 labelling cells (8: 13 cells, which the fixed 0-8 array
+    // of the old script silently cut short), and a sharded smoke run.
+    for (shards, task_args) in [("4", vec![]), ("8", vec![]), ("3", vec!["--smoke"])] {
+        let mut list_args = vec!["--threads", "4", "--label-shards", shards];
+        list_args.extend(&task_args);
+        let listed = list_cells(&list_args);
+        let n = listed.len();
+        let phases = submit_plan(&[("LABEL_SHARDS", shards)], &task_args)
+            .unwrap_or_else(|e| panic!("submit.sh failed: {e}"));
+        let what = format!("--label-shards {shards} {task_args:?}: {phases:#?}");
+        // The phases cover every cell once, in order, each the whole run of one kind.
+        let mut next = 0;
+        for (i, p) in phases.iter().enumerate() {
+            assert_eq!(p.cells.0, next, "{what}");
+            assert!(p.cells.1 >= p.cells.0, "{what}");
+            let kind = &listed[p.cells.0].0;
+            assert!(
+                listed[p.cells.0..=p.cells.1].iter().all(|c| &c.0 == kind),
+                "{what}"
+            );
+            assert_eq!(p.name, format!("kd-{kind}"), "{what}");
+            if i > 0 {
+                assert_ne!(&listed[p.cells.0 - 1].0, kind, "phases are maximal: {what}");
+            }
+            next = p.cells.1 + 1;
+            // Each phase after the one before it; none holds a GPU on a CPU build.
+            let after = (i > 0).then(|| format!("afterok:dry{i}"));
+            assert_eq!(p.after, after, "{what}");
+            assert_eq!(p.kill_on_invalid_dep, i > 0, "{what}");
+            assert_eq!(p.gres, None, "{what}");
+            let words = p.cell_args.join(" ");
+            assert!(
+                words.starts_with(&format!(
+                    "--expect-cells {n} --device cpu --threads 4 --label-shards {shards}"
+                )),
+                "{words}"
+            );
+            assert!(words.ends_with(&task_args.join(" ")), "{words}");
+        }
+        assert_eq!(next, n, "{what}");
+        let kinds: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "kd-teacher",
+                "kd-transfer",
+                "kd-labels",
+                "kd-student",
+                "kd-evaluate"
+            ],
+            "{what}"
+        );
+    }
+    // GPUs only with a CUDA build: the CPU binary is refused, loudly.
+    let e = submit_plan(&[("GPUS", "1")], &[]).unwrap_err();
+    assert!(e.contains("does not link libtorch_cuda.so"), "{e}");
+    // cell.sbatch runs the array task's cell, as its index.
+    let cell = std::fs::read_to_string(root().join("deploy/slurm/cell.sbatch")).unwrap();
+    assert!(cell.contains(r#"exec "$KD_BIN" --cell "$SLURM_ARRAY_TASK_ID" "$@""#));
+}
+
+#[test]
+fn deployment_files_are_well_formed_and_agree_with_the_cells() {
+    require_setup();
     let read =
         |p: &str| std::fs::read_to_string(root().join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-
     for script in [
-        "deploy/slurm/sst2-array.sbatch",
+        "deploy/slurm/submit.sh",
+        "deploy/slurm/cell.sbatch",
+        "deploy/k8s/job.sh",
         "scripts/local-array.sh",
         "scripts/cells-speedup.sh",
+        "scripts/lock-check.sh",
+        "scripts/slurm-check.sh",
     ] {
         let o = Command::new("bash")
             .args(["-n", script])
@@ -275,49 +608,50 @@ fn deployment_files_are_well_formed_and_sized_for_the_default_cells() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-    let sbatch = read("deploy/slurm/sst2-array.sbatch");
-    assert!(
-        sbatch
-            .lines()
-            .any(|l| l.trim() == format!("#SBATCH --array=0-{}", n - 1)),
-        "{sbatch}"
-    );
-    // Directives must come before the first command.
-    let lines: Vec<&str> = sbatch.lines().collect();
-    let first_command = lines
-        .iter()
-        .position(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .unwrap();
-    let last_directive = lines
-        .iter()
-        .rposition(|l| l.starts_with("#SBATCH"))
-        .unwrap();
-    assert!(last_directive < first_command);
-    for needle in [
-        "--cell \"$SLURM_ARRAY_TASK_ID\"",
-        "--wait",
-        "--store",
-        "LABEL_SHARDS:-4",
-    ] {
-        assert!(sbatch.contains(needle), "sbatch lacks {needle}");
-    }
 
+    // The committed Job is job.sh's output for the default config with 4 labelling cells.
+    let n = list_cells(&["--label-shards", "4"]).len();
+    assert_eq!(n, 9, "teacher, transfer, 4 labels, 2 students, evaluation");
+    let o = Command::new("bash")
+        .arg(root().join("deploy/k8s/job.sh"))
+        .args(["--label-shards", "4"])
+        .current_dir(root())
+        .env("KD_BIN", env!("CARGO_BIN_EXE_sst2"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = read("deploy/k8s/sst2-indexed-job.yaml");
-    let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .collect();
-    let kind = |k: &str| {
-        docs.iter()
-            .find(|d| d.get("kind").and_then(Value::as_str) == Some(k))
-            .unwrap_or_else(|| panic!("no {k} in the k8s file"))
-    };
-    let job = kind("Job");
-    assert_eq!(at(job, &["apiVersion"]).as_str(), Some("batch/v1"));
-    let spec = at(job, &["spec"]);
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        text,
+        "deploy/k8s/sst2-indexed-job.yaml is stale: regenerate it with deploy/k8s/job.sh --label-shards 4"
+    );
+    let job: Value = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(at(&job, &["kind"]).as_str(), Some("Job"));
+    assert_eq!(at(&job, &["apiVersion"]).as_str(), Some("batch/v1"));
+    let spec = at(&job, &["spec"]);
     assert_eq!(at(spec, &["completionMode"]).as_str(), Some("Indexed"));
     assert_eq!(at(spec, &["completions"]).as_u64(), Some(n as u64));
     assert!(at(spec, &["parallelism"]).as_u64().unwrap() >= 1);
+    let rules = at(spec, &["podFailurePolicy", "rules"])
+        .as_sequence()
+        .unwrap();
+    assert!(rules.iter().any(|r| r.get("onExitCodes").is_some_and(|c| {
+        at(c, &["values"])
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|v| v.as_u64() == Some(3))
+    }) && at(r, &["action"]).as_str() == Some("Ignore")));
     let pod = at(spec, &["template", "spec"]);
+    assert_eq!(
+        at(pod, &["securityContext", "runAsNonRoot"]).as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        at(pod, &["securityContext", "runAsUser"]).as_u64(),
+        Some(10001)
+    );
     let container = &at(pod, &["containers"]).as_sequence().unwrap()[0];
     let words: Vec<&str> = ["command", "args"]
         .iter()
@@ -325,11 +659,11 @@ fn deployment_files_are_well_formed_and_sized_for_the_default_cells() {
         .flat_map(|v| v.as_sequence().unwrap())
         .map(|w| w.as_str().unwrap())
         .collect();
-    let cell = words.iter().position(|w| *w == "--cell").expect("--cell");
-    assert_eq!(words[cell + 1], "$(JOB_COMPLETION_INDEX)");
+    let flag = |f: &str| words[words.iter().position(|w| *w == f).unwrap() + 1];
+    assert_eq!(flag("--cell"), "$(JOB_COMPLETION_INDEX)");
+    assert_eq!(flag("--expect-cells"), n.to_string());
+    assert_eq!(flag("--label-shards"), "4");
     assert!(words.contains(&"--wait"));
-    let shards = words.iter().position(|w| *w == "--label-shards").unwrap();
-    assert_eq!(words[shards + 1], "4");
     let env = at(container, &["env"]).as_sequence().unwrap();
     assert!(env
         .iter()
@@ -345,25 +679,36 @@ fn deployment_files_are_well_formed_and_sized_for_the_default_cells() {
         .find(|m| at(m, &["name"]) == at(pvc, &["name"]))
         .expect("the claim is mounted");
     let mount_path = at(mount, &["mountPath"]).as_str().unwrap();
-    for flag in ["--store", "--out-dir", "--data-dir"] {
-        let i = words.iter().position(|w| *w == flag).unwrap();
-        assert!(
-            words[i + 1].starts_with(mount_path),
-            "{flag} off the volume"
-        );
+    for f in ["--store", "--out-dir", "--data-dir"] {
+        assert!(flag(f).starts_with(mount_path), "{f} off the volume");
     }
-    let claim = kind("PersistentVolumeClaim");
+    // The claim: ReadWriteMany, with a storage class to choose (a default class is RWO).
+    let claim: Value = serde_yaml::from_str(&read("deploy/k8s/pvc.yaml")).unwrap();
     assert_eq!(
-        at(claim, &["metadata", "name"]),
+        at(&claim, &["metadata", "name"]),
         at(pvc, &["persistentVolumeClaim", "claimName"])
     );
-    assert!(at(claim, &["spec", "accessModes"])
+    assert!(at(&claim, &["spec", "accessModes"])
         .as_sequence()
         .unwrap()
         .iter()
         .any(|m| m.as_str() == Some("ReadWriteMany")));
+    assert!(at(&claim, &["spec", "storageClassName"])
+        .as_str()
+        .unwrap()
+        .starts_with("CHANGE-ME"));
+    let loader_text = read("deploy/k8s/loader.yaml");
+    let loader: Value = serde_yaml::from_str(&loader_text).unwrap();
+    assert!(
+        at(&loader, &["spec", "activeDeadlineSeconds"])
+            .as_u64()
+            .unwrap()
+            <= 3600
+    );
+    assert!(loader_text.contains("kubectl exec kd-loader -- mkdir -p /work/data"));
 
-    // Docker is not here: the Dockerfile is checked for what it must do, not built.
+    // Docker is not here: the Dockerfile is checked for what it must do (the image was built
+    // with podman once; deploy/README.md has the result).
     let docker = read("deploy/Dockerfile");
     let setup = read("scripts/setup.sh");
     let torch = setup
@@ -375,9 +720,8 @@ fn deployment_files_are_well_formed_and_sized_for_the_default_cells() {
         "the Dockerfile's torch is not scripts/setup.sh's {torch}"
     );
     assert!(docker.contains("RUN bash scripts/setup.sh"));
-    assert!(docker.contains("torch wheel"));
     assert!(docker.contains("cargo build --release"));
-    for b in ["sst2", "qqp", "mnli"] {
+    for b in ["sst2", "qqp", "mnli", "lock-check"] {
         assert!(docker.contains(&format!("--bin {b}")), "{b}");
     }
     assert_eq!(
@@ -386,15 +730,31 @@ fn deployment_files_are_well_formed_and_sized_for_the_default_cells() {
         "builder + runtime"
     );
     assert!(docker.contains("ENV LD_LIBRARY_PATH="));
+    assert!(docker.lines().any(|l| l == "USER 10001:10001"), "not root");
+    assert!(docker.contains(r#"KD_GIT_REV="${GIT_REV}""#));
+    assert!(
+        docker.contains("ldd target/release/sst2"),
+        "only the libraries loaded"
+    );
+    assert!(
+        !docker.contains("cp -rL .venv/libtorch/lib"),
+        "not all of torch/lib"
+    );
 
     let readme = read("deploy/README.md");
     for needle in [
         "--list-cells",
-        "sbatch",
-        "kubectl apply -f deploy/k8s/sst2-indexed-job.yaml",
+        "deploy/slurm/submit.sh",
+        "--dependency=afterok",
+        "scripts/slurm-check.sh",
+        "scripts/lock-check.sh",
+        "local_lock",
+        "deploy/k8s/job.sh",
+        "storageClassName",
         "docker build -f deploy/Dockerfile",
         "scripts/local-array.sh",
     ] {
         assert!(readme.contains(needle), "deploy/README.md lacks {needle}");
     }
+    assert!(!readme.contains("not measured yet"));
 }

@@ -11,7 +11,8 @@
 //! - [`pos`]: NLTK's averaged-perceptron POS tagger, run from its JSON model.
 //! - [`augment`]: the transfer-set augmentation of §3.2 (masking, POS-guided replacement, n-grams).
 //! - [`progress`]: progress bars that also work in log files.
-//! - [`io`]: atomic file writes, so that a killed run never leaves a half-written file.
+//! - [`io`]: atomic file writes, so that a killed run never leaves a half-written file; [`owner`]:
+//!   the writer token (host, pid, start time) their temporaries carry.
 //! - [`batching`]: length-bucketed batch plans; [`seed`]: per-epoch seeds; [`labels`]: checked
 //!   labels — the scaffolding every training loop shares.
 //! - [`classifier`]: the [`Classifier`] trait every trained model implements.
@@ -26,6 +27,7 @@ pub mod labels;
 pub mod loss;
 pub mod metrics;
 pub mod optim;
+pub mod owner;
 pub mod pos;
 pub mod progress;
 pub mod record;

@@ -20,8 +20,10 @@
 //! training set; the evaluation on every stage), so workers that each take cells in increasing
 //! order (array task i: cells i, i+N, ...) never deadlock. Before it runs, a cell checks that its
 //! stages are finished in the store (`done.json`): with `--wait` it polls until they are, else it
-//! fails with one line naming the missing stage. A labelled set whose chunks are all there but
-//! not joined (its last worker died after its chunk) is joined by the cell that needs it.
+//! fails with one line naming the missing stage; either way it fails at once, naming the failed
+//! cell, when the stage holds a failed cell's marker (`failed.json`, [`crate::store::mark_failed`]).
+//! A labelled set whose chunks are all there but not joined (its last worker died after its
+//! chunk) is joined by the cell that needs it.
 //!
 //! The serial run ([`super::run`]) is every cell in order in one process, through the same
 //! bodies: one teacher load, each labelled set read once, and the labelling cell's worker
@@ -225,6 +227,21 @@ impl std::fmt::Display for Missing {
         )
     }
 }
+
+/// The error of a cell that gave up because a cell it depends on failed (that cell's marker is in
+/// the store). The task binaries exit with status 3 on it, so that a scheduler can tell it from a
+/// failure of the cell's own (Kubernetes: a pod failure policy that retries such a pod without
+/// counting it against the cell).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamFailed(pub String);
+
+impl std::fmt::Display for UpstreamFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UpstreamFailed {}
 
 /// Runs cells of one run in this process, keeping what one cell loads (the teacher, the
 /// labelled sets, the stages' summaries) for the next.
@@ -437,23 +454,41 @@ impl<'a> Exec<'a> {
     }
 
     /// Returns once every stage cell `k` needs is finished: at once (an error naming the first
-    /// missing stage) without `wait`, else polling the store for up to `wait`.
+    /// missing stage) without `wait`, else polling the store for up to `wait`. A missing stage
+    /// that holds a failed cell's marker is an error at once, in both modes.
     pub fn await_needs(&self, k: usize, wait: Option<Duration>) -> Result<()> {
         let cell = &self.cells[k];
         let who = format!("cell {k} ({} {})", cell.kind.label(), cell.name);
+        let failed = |m: &Missing| -> Result<()> {
+            match crate::store::failure_in(&m.dir)? {
+                None => Ok(()),
+                Some(f) => Err(UpstreamFailed(format!(
+                    "{who} needs {m}, but {} failed ({}: {}); rerun it (its {} says so)",
+                    f.cell,
+                    f.owner,
+                    f.error,
+                    crate::store::FAILED_FILE
+                ))
+                .into()),
+            }
+        };
         let Some(limit) = wait else {
             return match self.missing(k)? {
                 None => Ok(()),
-                Some(m) => bail!(
-                    "{who} needs {m}, which is not finished: run it first, or pass --wait [SECS] \
-                     to wait for it"
-                ),
+                Some(m) => {
+                    failed(&m)?;
+                    bail!(
+                        "{who} needs {m}, which is not finished: run it first, or pass --wait \
+                         [SECS] to wait for it"
+                    )
+                }
             };
         };
         let t = Instant::now();
         let mut pause = Duration::from_millis(200);
         let mut waiting_for: Option<PathBuf> = None;
         while let Some(m) = self.missing(k)? {
+            failed(&m)?;
             if t.elapsed() >= limit {
                 bail!(
                     "{who}: timed out after {} s waiting for {m}",
@@ -924,6 +959,91 @@ mod tests {
             assert_eq!(exec.missing(2).unwrap(), None);
             assert_eq!(exec.missing(4).unwrap().unwrap().dir, labels.dir);
             assert!(!labels.is_done());
+        });
+    }
+
+    /// The phases of an array submission (deploy/slurm/submit.sh): maximal runs of cells of one
+    /// kind, in list order, each run after every earlier one. That is sound when no cell needs a
+    /// cell of its own phase or of a later one, and when each kind forms one run.
+    fn assert_phases_chain(exec: &Exec) {
+        let kinds: Vec<&str> = exec.cells.iter().map(|c| c.kind.label()).collect();
+        let mut phase = vec![0usize; kinds.len()];
+        for k in 1..kinds.len() {
+            phase[k] = phase[k - 1] + usize::from(kinds[k] != kinds[k - 1]);
+        }
+        for k in 0..kinds.len() {
+            let same_kind_later =
+                (k + 1..kinds.len()).any(|j| kinds[j] == kinds[k] && phase[j] != phase[k]);
+            assert!(
+                !same_kind_later,
+                "{kinds:?}: {} cells in two runs",
+                kinds[k]
+            );
+            for need in exec.needs(k) {
+                for (i, c) in exec.cells.iter().enumerate() {
+                    let produces = match (need, c.kind) {
+                        (Need::Teacher, CellKind::Teacher) => true,
+                        (Need::Transfer(s), CellKind::Transfer { set }) => s == set,
+                        (Need::Labels(s), CellKind::Labels { set, .. }) => s == set,
+                        (Need::Student(s), CellKind::Student { index }) => s == index,
+                        _ => false,
+                    };
+                    assert!(
+                        !produces || phase[i] < phase[k],
+                        "cell {k} ({}) needs cell {i} of phase {}, not an earlier one",
+                        kinds[k],
+                        phase[i]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_kind_of_cell_is_one_phase_that_needs_only_earlier_phases() {
+        let fx = Fixture::new();
+        for (config, smoke, extra) in [
+            ("sst2.yaml", false, ""),
+            ("sst2.yaml", true, "teacher: {label_shards: 3}"),
+            ("sst2-ablations.yaml", false, "teacher: {label_shards: 2}"),
+        ] {
+            let spec = fx.spec(config, smoke, extra);
+            with_exec(&spec, |exec, _| assert_phases_chain(exec));
+        }
+    }
+
+    #[test]
+    fn a_failed_cells_marker_stops_its_waiters_at_once() {
+        let fx = Fixture::new();
+        let spec = fx.spec("sst2.yaml", false, "");
+        with_exec(&spec, |exec, plan| {
+            let labels = &plan.transfers[0].labels;
+            std::fs::create_dir_all(&labels.dir).unwrap();
+            let cell = "cell 2 (labels set 0, shard 1/1)";
+            crate::store::mark_failed(&labels.dir, cell, "out of memory").unwrap();
+            // bilstm_soft (cell 4) waits for the labels: it gives up at once, naming the cell.
+            let t = Instant::now();
+            let e = exec
+                .await_needs(4, Some(Duration::from_secs(60)))
+                .unwrap_err();
+            assert!(t.elapsed() < Duration::from_secs(5));
+            assert!(e.downcast_ref::<UpstreamFailed>().is_some(), "{e}");
+            let e = e.to_string();
+            assert!(
+                e.starts_with("cell 4 (student bilstm_soft seed 0) needs ")
+                    && e.contains(&format!("{cell} failed"))
+                    && e.contains("out of memory")
+                    && e.contains("rerun it"),
+                "{e}"
+            );
+            let e = exec.await_needs(4, None).unwrap_err().to_string();
+            assert!(e.contains(&format!("{cell} failed")), "{e}");
+            // Rerunning the cell removes the marker: waiting (and failing fast) is back to normal.
+            crate::store::clear_failure(&labels.dir).unwrap();
+            let e = exec.await_needs(4, None).unwrap_err().to_string();
+            assert!(e.contains("not finished"), "{e}");
+            // The gold-label baseline needs nothing: a marker elsewhere does not concern it.
+            exec.await_needs(3, Some(Duration::from_secs(1))).unwrap();
         });
     }
 }
