@@ -10,7 +10,7 @@ task=${2:?usage: $0 RUN_DIR TASK}
 [ -f "$run/metrics.csv" ] || { echo "error: $run/metrics.csv not found: has the run finished?" >&2; exit 1; }
 dest=reports/results/$task
 mkdir -p "$dest/submissions"
-for f in metrics.csv history.csv variants.csv dev_predictions.csv softmax_t.csv config.yaml run.json stages.json; do
+for f in metrics.csv history.csv variants.csv teachers.csv dev_predictions.csv softmax_t.csv config.yaml run.json stages.json; do
   [ -f "$run/$f" ] && cp "$run/$f" "$dest/$f"
 done
 cp "$run"/submissions/*.tsv "$dest/submissions/"

@@ -73,12 +73,13 @@ $missing"
 
 if [ "$full" = 1 ]; then
   FVENV=.venv-fixtures
-  if ! "$FVENV/bin/python" -c 'import torch, transformers, nltk, pyarrow, pandas, polars' 2>/dev/null; then
+  if ! "$FVENV/bin/python" -c 'import torch, transformers, nltk, pyarrow, pandas, polars, onnxruntime' 2>/dev/null; then
     say "installing the full torch==$TORCH_VERSION into $FVENV (fixture generation)"
     [ -x "$FVENV/bin/pip" ] || "$PY" -m venv "$FVENV"
-    # pyarrow, pandas, polars: the Parquet transfer set read without project code (readback.py).
+    # pyarrow, pandas, polars: the Parquet transfer set read without project code (readback.py);
+    # onnxruntime: the exported student run outside this workspace (student-onnx/tests/fixtures).
     "$FVENV/bin/pip" install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" numpy safetensors "transformers==5.24.0" "nltk==3.10.4" \
-      "pyarrow==26.0.1" "pandas==3.1.1" "polars==2.1.0" \
+      "pyarrow==26.0.1" "pandas==3.1.1" "polars==2.1.0" "onnxruntime==1.32.0" \
       || die "pip install torch==$TORCH_VERSION into $FVENV failed"
   fi
 fi

@@ -19,7 +19,7 @@
 //! loss or gradient norm stops the run with [`TeacherError::NonFinite`] before the optimiser step,
 //! leaving the last committed epoch in place.
 
-use crate::bert::NO_DECAY_GROUP;
+use crate::bert::{Pooling, NO_DECAY_GROUP};
 use crate::checkpoint::{load_safetensors, load_tensors, save_safetensors, save_tensors};
 use crate::error::{Result, TeacherError};
 use crate::fingerprint::examples_fingerprint;
@@ -63,6 +63,11 @@ pub struct FineTuneConfig {
     pub seed: u64,
     /// Train on the first N examples only (smoke runs).
     pub max_train_examples: Option<usize>,
+    /// The sentence representation the classifier reads (default: the pooled [CLS] state, as
+    /// HF's recipe; `mean`: the masked mean of the last hidden states, as sentence-transformers
+    /// pools). Left out of serialised configs (and so of stage keys) at its default.
+    #[serde(skip_serializing_if = "Pooling::is_cls")]
+    pub pooling: Pooling,
 }
 
 impl Default for FineTuneConfig {
@@ -77,6 +82,7 @@ impl Default for FineTuneConfig {
             eval_batch_size: 128,
             seed: 0,
             max_train_examples: None,
+            pooling: Pooling::Cls,
         }
     }
 }
@@ -421,6 +427,7 @@ fn run_fine_tune(
     tch::manual_seed(cfg.seed as i64);
     let mut teacher = Teacher::from_pretrained(init_dir, num_labels, device)?;
     teacher.set_max_len(cfg.max_len)?;
+    teacher.set_pooling(cfg.pooling);
 
     let resume_dir = out_dir.join("resume");
     let fingerprints = (examples_fingerprint(train), examples_fingerprint(dev));

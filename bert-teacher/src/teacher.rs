@@ -6,7 +6,8 @@
 //! pooler / classifier where the checkpoint has none, see [`crate::bert::pooler`]),
 //! [`Teacher::load`] a fine-tuned one written by [`crate::fine_tune`].
 
-use crate::bert::{BertConfig, BertForSequenceClassification};
+use crate::bert::pooling::POOLING_KEY;
+use crate::bert::{BertConfig, BertForSequenceClassification, Pooling};
 use crate::checkpoint::{load_safetensors, save_safetensors_as, LoadReport};
 use crate::error::{Result, TeacherError};
 use crate::tokenize::{collate, Encoded, TeacherTokenizer};
@@ -69,7 +70,12 @@ impl std::fmt::Debug for Teacher {
 }
 
 impl Teacher {
-    fn build(dir: &Path, num_labels: Option<usize>, device: Device) -> Result<Self> {
+    fn build(
+        dir: &Path,
+        weights: &Path,
+        num_labels: Option<usize>,
+        device: Device,
+    ) -> Result<Self> {
         let mut config = BertConfig::from_file(&dir.join(CONFIG_FILE))?;
         let tokenizer = TeacherTokenizer::from_file(&dir.join(TOKENIZER_FILE))?;
         let fine_tuned = num_labels.is_none();
@@ -89,8 +95,7 @@ impl Teacher {
         };
         let mut vs = VarStore::new(device);
         let model = BertForSequenceClassification::new(vs.root(), &config, num_labels);
-        let weights = dir.join(WEIGHTS_FILE);
-        let load_report = load_safetensors(&mut vs, &weights, |name| {
+        let load_report = load_safetensors(&mut vs, weights, |name| {
             !fine_tuned && (name.starts_with("bert.pooler.") || name.starts_with("classifier."))
         })?;
         let odd: Vec<&String> = load_report
@@ -114,6 +119,17 @@ impl Teacher {
             .map(|n| n as usize)
             .unwrap_or(DEFAULT_MAX_LEN)
             .min(config.max_position_embeddings);
+        let pooling = match config.extra.get(POOLING_KEY) {
+            None => Pooling::Cls,
+            Some(v) => v.as_str().and_then(Pooling::parse).ok_or_else(|| {
+                TeacherError::config(
+                    dir.join(CONFIG_FILE),
+                    format!("{POOLING_KEY} must be \"cls\" or \"mean\", got {v}"),
+                )
+            })?,
+        };
+        let mut model = model;
+        model.set_pooling(pooling);
         config.set_num_labels(num_labels);
         Ok(Teacher {
             vs,
@@ -131,13 +147,30 @@ impl Teacher {
     /// from the checkpoint are freshly initialised from libtorch's RNG (seed it with
     /// `tch::manual_seed` for reproducibility); every other tensor must be present.
     pub fn from_pretrained(dir: &Path, num_labels: usize, device: Device) -> Result<Self> {
-        Self::build(dir, Some(num_labels), device)
+        Self::build(dir, &dir.join(WEIGHTS_FILE), Some(num_labels), device)
     }
 
     /// Loads a fine-tuned teacher directory written by [`crate::fine_tune`] (or any HF
     /// `BertForSequenceClassification` checkpoint with `id2label`); every tensor must be present.
     pub fn load(dir: &Path, device: Device) -> Result<Self> {
-        Self::build(dir, None, device)
+        Self::build(dir, &dir.join(WEIGHTS_FILE), None, device)
+    }
+
+    /// The teacher of a fine-tune's directory `dir` as it was after epoch `epoch` (1-based): the
+    /// directory's `config.json` and `tokenizer.json` with that epoch's weights, which
+    /// [`crate::fine_tune`] keeps ([`crate::finetune::epoch_weights`]).
+    pub fn load_at_epoch(dir: &Path, epoch: usize, device: Device) -> Result<Self> {
+        let weights = crate::finetune::epoch_weights(dir, epoch);
+        if !weights.is_file() {
+            return Err(TeacherError::WorkDir {
+                path: weights,
+                msg: format!(
+                    "no weights of epoch {epoch} in {} (fine-tunes keep every finished epoch's)",
+                    dir.display()
+                ),
+            });
+        }
+        Self::build(dir, &weights, None, device)
     }
 
     /// Writes `config.json` (recording `num_labels` and the truncation length),
@@ -154,6 +187,15 @@ impl Teacher {
         config
             .extra
             .insert(MAX_LEN_KEY.into(), serde_json::Value::from(self.max_len));
+        // Only a non-default pooling is written: [CLS] teachers' files stay as they were.
+        if self.pooling().is_cls() {
+            config.extra.remove(POOLING_KEY);
+        } else {
+            config.extra.insert(
+                POOLING_KEY.into(),
+                serde_json::Value::from(self.pooling().as_str()),
+            );
+        }
         save_safetensors_as(&self.vs, &dir.join(WEIGHTS_FILE), kind)?;
         let src = self.tokenizer.path();
         let tokenizer = std::fs::read(src).map_err(|e| TeacherError::io(src, e))?;
@@ -204,6 +246,16 @@ impl Teacher {
         }
         self.max_len = max_len;
         Ok(())
+    }
+
+    /// The sentence representation the classifier reads (`kd_pooling` in `config.json`).
+    pub fn pooling(&self) -> Pooling {
+        self.model.pooling()
+    }
+
+    /// Sets the sentence representation the classifier reads; [`Teacher::save`] records it.
+    pub fn set_pooling(&mut self, pooling: Pooling) {
+        self.model.set_pooling(pooling);
     }
 
     /// What loading did: freshly initialised and unused tensors.

@@ -5,6 +5,7 @@
 
 mod common;
 
+use bert_teacher::bert::Pooling;
 use bert_teacher::checkpoint::write_f32;
 use bert_teacher::label::chunk_path;
 use bert_teacher::{
@@ -76,6 +77,7 @@ fn config() -> FineTuneConfig {
         eval_batch_size: 16,
         seed: 3,
         max_train_examples: None,
+        pooling: Pooling::Cls,
     }
 }
 
@@ -147,6 +149,65 @@ fn tiny_fine_tune_learns_and_resumes() {
     // Resuming with another config is refused, not silently restarted.
     let other = FineTuneConfig { lr: 5e-4, ..cfg };
     let err = fine_tune(init.path(), &train, &dev, 2, &other, split.path()).unwrap_err();
+    assert!(matches!(err, TeacherError::WorkDir { .. }), "{err}");
+}
+
+/// A mean-pooled teacher learns the toy task too, records `kd_pooling` in its `config.json`, and
+/// loads back mean-pooled with the logits it had (a [CLS] teacher's file has no such key). Its
+/// per-epoch weights with the directory's config are the teacher of that epoch.
+#[test]
+fn mean_pooled_fine_tune_learns_and_loads_back_mean_pooled() {
+    let _rng = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let init = tempfile::tempdir().unwrap();
+    init_dir(init.path());
+    let (train, dev) = (toy_task(160, 1), toy_task(48, 2));
+    let cfg = FineTuneConfig {
+        pooling: Pooling::Mean,
+        ..config()
+    };
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = fine_tune(init.path(), &train, &dev, 2, &cfg, out_dir.path()).unwrap();
+    let last = out.history.last().unwrap();
+    assert!(
+        last.train_loss < LOSS_THRESHOLD,
+        "history {:?}",
+        out.history
+    );
+    assert!(out.best_dev_accuracy >= 0.9, "history {:?}", out.history);
+
+    let config_json = std::fs::read_to_string(out_dir.path().join("config.json")).unwrap();
+    assert!(
+        config_json.contains("\"kd_pooling\": \"mean\""),
+        "{config_json}"
+    );
+    let teacher = Teacher::load(out_dir.path(), Device::Cpu).unwrap();
+    assert_eq!(teacher.pooling(), Pooling::Mean);
+    let mean_logits = teacher.predict_logits(&dev, 7, false).unwrap();
+    // The same weights read through the pooler give other logits: the setting is used.
+    let mut as_cls = Teacher::load(out_dir.path(), Device::Cpu).unwrap();
+    as_cls.set_pooling(Pooling::Cls);
+    let cls_logits = as_cls.predict_logits(&dev, 7, false).unwrap();
+    assert!(max_abs_diff(&mean_logits, &cls_logits) > 1e-3);
+    // Saved as [CLS], the key is gone.
+    let resaved = tempfile::tempdir().unwrap();
+    as_cls.save(resaved.path()).unwrap();
+    let text = std::fs::read_to_string(resaved.path().join("config.json")).unwrap();
+    assert!(!text.contains("kd_pooling"), "{text}");
+
+    // Every epoch's weights are kept; the best epoch's equal the directory's model.
+    for epoch in 1..=cfg.epochs {
+        assert!(
+            bert_teacher::epoch_weights(out_dir.path(), epoch).is_file(),
+            "epoch {epoch}"
+        );
+    }
+    assert_eq!(
+        bytes(&bert_teacher::epoch_weights(out_dir.path(), out.best_epoch)),
+        bytes(&out_dir.path().join("model.safetensors"))
+    );
+    let at_best = Teacher::load_at_epoch(out_dir.path(), out.best_epoch, Device::Cpu).unwrap();
+    assert_eq!(at_best.predict_logits(&dev, 7, false).unwrap(), mean_logits);
+    let err = Teacher::load_at_epoch(out_dir.path(), cfg.epochs + 1, Device::Cpu).unwrap_err();
     assert!(matches!(err, TeacherError::WorkDir { .. }), "{err}");
 }
 

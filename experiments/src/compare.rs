@@ -4,6 +4,7 @@
 use crate::names::task_slug;
 use crate::results::{published, MetricRow};
 use kd_core::data::Task;
+use reports::schema::Metric;
 
 /// Lines of the comparison table for `task`.
 pub fn comparison_lines(task: Task, ours: &[MetricRow]) -> anyhow::Result<Vec<String>> {
@@ -13,7 +14,11 @@ pub fn comparison_lines(task: Task, ours: &[MetricRow]) -> anyhow::Result<Vec<St
         "{:<12} {:<16} {:<9} {:>9} {:>11}",
         "model", "split", "metric", "ours", "paper(test)"
     )];
-    for row in ours {
+    // The paper's measures only: accuracy and F1 (fidelity to the teacher is ours).
+    for row in ours
+        .iter()
+        .filter(|r| matches!(r.metric, Metric::Accuracy | Metric::F1))
+    {
         let split_key = match row.split.id() {
             "dev_matched" => "test_matched",
             "dev_mismatched" => "test_mismatched",

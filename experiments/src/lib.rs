@@ -8,13 +8,15 @@
 //!
 //! Modules form a one-way stack — each uses only those listed after it:
 //! [`cli`] → [`pipeline`] → [`stages`] → [`store`], [`data`], [`config`], [`models`],
-//! [`results`], [`compare`], [`names`], [`log`]. [`predict`] (the `predict` binary's library)
+//! [`results`], [`compare`], [`names`], [`log`]; [`latency`] (timing for `bench` and `table2`)
+//! uses [`models`]' types only. [`predict`] (the `predict` binary's library)
 //! sits beside [`pipeline`]: it loads models through [`stages`] and uses nothing above it.
 
 pub mod cli;
 pub mod compare;
 pub mod config;
 pub mod data;
+pub mod latency;
 pub mod log;
 pub mod models;
 pub mod names;

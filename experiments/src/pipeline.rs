@@ -17,13 +17,14 @@
 
 pub mod cells;
 
-use crate::config::{DataSource, ExperimentConfig, StudentRun};
+use crate::config::{DataSource, ExperimentConfig, StudentRun, TeacherSource, TeacherSpec};
 use crate::data::{load_task_data, TaskData};
 use crate::log::RunLog;
 use crate::logln;
 use crate::names::{task_slug, ModelName};
-use crate::results::{git_rev, write_csv, HistoryRow, VariantRow};
-use crate::stages::evaluate::{evaluate, load_student, Evaluation, Subject};
+use crate::results::{git_rev, write_csv, HistoryRow, TeacherRow, VariantRow};
+use crate::stages::evaluate::{load_student, score, Evaluation, Subject};
+use crate::stages::predictions::{self, Predictions};
 use crate::stages::{self, TrainSummary};
 use crate::store::{files_digest, path_digest, try_lock_file, Stage, Store};
 use anyhow::{bail, Context, Result};
@@ -50,14 +51,45 @@ pub struct RunSpec {
     pub device: tch::Device,
 }
 
-/// One transfer set the students need: its augmentation and its two stages.
+/// One teacher of the run: how it is made, and its stages.
+pub struct TeacherPlan {
+    /// Its name and source.
+    pub spec: TeacherSpec,
+    /// The fine-tune stage its weights come from: its own (a fine-tune) or its parent's (an
+    /// epoch checkpoint); `None` for an ensemble or a directory.
+    pub stage: Option<Stage>,
+    /// For a directory teacher, the directory.
+    pub dir: Option<PathBuf>,
+    /// Its logits on every dev and test split (evaluation, and the students' fidelity).
+    pub predictions: Stage,
+    /// What a labelling or predictions key says about this teacher (`Null` for an ensemble,
+    /// whose keys name its members' stages instead).
+    id: serde_json::Value,
+}
+
+impl TeacherPlan {
+    /// Whether this teacher has a fine-tune stage of its own (and so a cell).
+    pub fn is_fine_tune(&self) -> bool {
+        matches!(self.spec.source, TeacherSource::FineTune(_))
+    }
+}
+
+/// One transfer set the students need: its augmentation and its stage.
 pub struct TransferPlan {
     /// The augmentation settings.
     pub augment: AugmentConfig,
     /// The augmented set.
     pub transfer: Stage,
-    /// Its teacher logits.
-    pub labels: Stage,
+}
+
+/// One (teacher, transfer set) pair some student reads: the teacher's logits on the set.
+pub struct LabelsPlan {
+    /// Index into [`Plan::teachers`].
+    pub teacher: usize,
+    /// Index into [`Plan::transfers`].
+    pub set: usize,
+    /// The labelled set.
+    pub stage: Stage,
 }
 
 /// One student to train and the stage it trains into.
@@ -66,19 +98,29 @@ pub struct StudentPlan {
     pub run: StudentRun,
     /// Its stage.
     pub stage: Stage,
+    /// Index into [`Plan::teachers`] of its teacher.
+    pub teacher: usize,
     /// Index into [`Plan::transfers`] of the set it trains on (`data: transfer`).
     pub transfer: Option<usize>,
+    /// Index into [`Plan::labels`] of the labelled set it reads: its transfer set's
+    /// (`data: transfer`), or the shared set's whose originals give teacher targets on the
+    /// training set.
+    pub labels: Option<usize>,
 }
 
 /// Every stage of a run, keys computed up front from the config and the inputs' contents.
 pub struct Plan {
-    /// The teacher.
-    pub teacher: Stage,
+    /// The teachers, `teacher` first, every ensemble and epoch checkpoint after what it reads.
+    pub teachers: Vec<TeacherPlan>,
+    /// Index of `students.teacher`, the teacher of the run's figures (softmax-T).
+    pub designated: usize,
     /// The transfer sets; the shared `augment` block's first when it is needed.
     pub transfers: Vec<TransferPlan>,
     /// Index of the shared `augment` block's set, whose originals give teacher targets on the
     /// training set.
     pub base: Option<usize>,
+    /// The labelled sets, by transfer set, then by teacher (an ensemble's after its members').
+    pub labels: Vec<LabelsPlan>,
     /// The students, in config order.
     pub students: Vec<StudentPlan>,
 }
@@ -87,61 +129,97 @@ impl Plan {
     /// Computes every stage's key: content digests of the inputs, the settings that matter
     /// (normalised: no threads, progress or evaluation batch sizes) and the stage versions.
     pub fn new(cfg: &ExperimentConfig, data: &TaskData, store: &Store) -> Result<Self> {
-        let runs = cfg.resolve()?;
-        let teacher = teacher_stage(cfg, data, store)?;
-        let transfers = transfer_plans(cfg, data, store, &teacher, &runs)?;
+        let resolved = cfg.resolve_all()?;
+        let teachers = teacher_plans(cfg, data, store, resolved.teachers)?;
+        let runs = resolved.students;
+        let index_of = |name: &ModelName| {
+            teachers
+                .iter()
+                .position(|t| &t.spec.name == name)
+                .with_context(|| format!("no teacher named {name}"))
+        };
+        let designated = index_of(
+            &ModelName::new(
+                cfg.students
+                    .teacher
+                    .as_deref()
+                    .unwrap_or(crate::config::teachers::DEFAULT_TEACHER),
+            )
+            .map_err(anyhow::Error::msg)?,
+        )?;
+        let transfers = transfer_plans(cfg, data, store, &runs)?;
         let base = transfers.iter().position(|t| t.augment == cfg.augment);
-        let mut vectors: HashMap<PathBuf, String> = HashMap::new();
-        let mut students = Vec::new();
-        for run in runs {
+        // (teacher, set) of every student that reads teacher logits.
+        let mut reads = Vec::new();
+        let mut pairs = Vec::new();
+        for run in &runs {
+            let teacher = index_of(&run.teacher)?;
             let transfer = run
                 .augment
                 .as_ref()
                 .and_then(|a| transfers.iter().position(|t| &t.augment == a));
-            let stage = student_stage(
-                cfg,
-                data,
-                store,
-                &run,
-                &transfers,
-                transfer,
-                base,
-                &mut vectors,
-            )?;
+            let set = match run.data {
+                DataSource::Transfer => transfer,
+                DataSource::Train if run.targets.needs_teacher() => base,
+                DataSource::Train => None,
+            };
+            if let Some(set) = set {
+                pairs.push((teacher, set));
+            }
+            reads.push((teacher, transfer, set));
+        }
+        let labels = labels_plans(store, &teachers, &transfers, pairs)?;
+        let mut vectors: HashMap<PathBuf, String> = HashMap::new();
+        let mut students = Vec::new();
+        for (run, (teacher, transfer, set)) in runs.into_iter().zip(reads) {
+            let labels_index = set.and_then(|s| {
+                labels
+                    .iter()
+                    .position(|l| l.teacher == teacher && l.set == s)
+            });
+            let labels_key = labels_index.map(|i| labels[i].stage.key.as_str());
+            let stage = student_stage(cfg, data, store, &run, labels_key, &mut vectors)?;
             students.push(StudentPlan {
                 run,
                 stage,
+                teacher,
                 transfer,
+                labels: labels_index,
             });
         }
         Ok(Self {
-            teacher,
+            teachers,
+            designated,
             transfers,
             base,
+            labels,
             students,
         })
+    }
+
+    /// The fine-tuned teacher `t` (its index), for cells and tests.
+    pub fn teacher_stage(&self, t: usize) -> Option<&Stage> {
+        self.teachers[t].stage.as_ref()
     }
 }
 
 /// The teacher's stage: the training and selection data, the initial checkpoint's three files
-/// and the fine-tuning settings.
-fn teacher_stage(cfg: &ExperimentConfig, data: &TaskData, store: &Store) -> Result<Stage> {
+/// and the fine-tuning settings (the default teacher's key is what it was before teachers were
+/// data: the same settings give the same stage).
+fn teacher_stage(
+    cfg: &ExperimentConfig,
+    data: &TaskData,
+    store: &Store,
+    fine_tune: &bert_teacher::FineTuneConfig,
+) -> Result<Stage> {
     let dev = data.selection_dev();
-    let init = files_digest(
-        &cfg.paths.teacher_init,
-        &[
-            bert_teacher::teacher::WEIGHTS_FILE,
-            bert_teacher::teacher::CONFIG_FILE,
-            bert_teacher::teacher::TOKENIZER_FILE,
-        ],
-    )
-    .with_context(|| {
+    let init = checkpoint_digest(&cfg.paths.teacher_init).with_context(|| {
         format!(
             "the teacher checkpoint {}",
             cfg.paths.teacher_init.display()
         )
     })?;
-    let mut fine_tune = cfg.teacher.fine_tune.clone();
+    let mut fine_tune = fine_tune.clone();
     fine_tune.eval_batch_size = 0;
     store.stage(
         "teacher",
@@ -154,13 +232,89 @@ fn teacher_stage(cfg: &ExperimentConfig, data: &TaskData, store: &Store) -> Resu
     )
 }
 
+/// Digest of the three files a teacher directory is loaded from.
+fn checkpoint_digest(dir: &Path) -> Result<String> {
+    files_digest(
+        dir,
+        &[
+            bert_teacher::teacher::WEIGHTS_FILE,
+            bert_teacher::teacher::CONFIG_FILE,
+            bert_teacher::teacher::TOKENIZER_FILE,
+        ],
+    )
+}
+
+/// Every teacher's stages. A fine-tune's labels are keyed by its stage (as before teachers were
+/// data), an epoch checkpoint's by its parent's stage and the epoch, a directory's by its
+/// files, an ensemble's by its members' stages.
+fn teacher_plans(
+    cfg: &ExperimentConfig,
+    data: &TaskData,
+    store: &Store,
+    specs: Vec<TeacherSpec>,
+) -> Result<Vec<TeacherPlan>> {
+    let mut splits = Vec::new();
+    for s in data.dev.iter().chain(&data.test) {
+        splits.push(json!([s.file.name, s.digest]));
+    }
+    let splits = json!({
+        "splits": splits, "max_dev": cfg.data.max_dev, "max_test": cfg.data.max_test,
+    });
+    let mut plans: Vec<TeacherPlan> = Vec::new();
+    for spec in specs {
+        let (stage, dir, id) = match &spec.source {
+            TeacherSource::FineTune(f) => {
+                let stage = teacher_stage(cfg, data, store, f)?;
+                let id = json!({ "teacher": stage.key });
+                (Some(stage), None, id)
+            }
+            TeacherSource::Epoch { of, epoch } => {
+                let stage = plans[*of].stage.clone();
+                let key = stage.as_ref().map(|s| s.key.clone());
+                (stage, None, json!({ "teacher": key, "epoch": epoch }))
+            }
+            TeacherSource::Dir(p) => {
+                let digest = checkpoint_digest(p)
+                    .with_context(|| format!("teachers.{}.dir {}", spec.name, p.display()))?;
+                (None, Some(p.clone()), json!({ "teacher_dir": digest }))
+            }
+            TeacherSource::Ensemble(_) => (None, None, serde_json::Value::Null),
+        };
+        let predictions = match &spec.source {
+            TeacherSource::Ensemble(members) => {
+                let keys: Vec<&str> = members
+                    .iter()
+                    .map(|&m| plans[m].predictions.key.as_str())
+                    .collect();
+                store.stage(
+                    "predictions",
+                    stages::PREDICTIONS_VERSION,
+                    &json!({ "ensemble": keys }),
+                )?
+            }
+            _ => store.stage(
+                "predictions",
+                stages::PREDICTIONS_VERSION,
+                &json!({ "teacher": id, "data": splits }),
+            )?,
+        };
+        plans.push(TeacherPlan {
+            spec,
+            stage,
+            dir,
+            predictions,
+            id,
+        });
+    }
+    Ok(plans)
+}
+
 /// The transfer sets the runs need (the shared `augment` block's first, when a `data: train`
-/// run needs teacher targets), each with its labelling stage.
+/// run needs teacher targets).
 fn transfer_plans(
     cfg: &ExperimentConfig,
     data: &TaskData,
     store: &Store,
-    teacher: &Stage,
     runs: &[StudentRun],
 ) -> Result<Vec<TransferPlan>> {
     let needs_base = runs
@@ -190,31 +344,70 @@ fn transfer_plans(
                 "augment": augment, "pos_model": pos,
             }),
         )?;
-        let labels = store.stage(
-            "labels",
-            stages::LABELS_VERSION,
-            &json!({ "teacher": teacher.key, "transfer": transfer.key }),
-        )?;
-        transfers.push(TransferPlan {
-            augment,
-            transfer,
-            labels,
-        });
+        transfers.push(TransferPlan { augment, transfer });
     }
     Ok(transfers)
 }
 
+/// The labelled sets of the `(teacher, set)` pairs the students read, with every ensemble's
+/// members' sets added, ordered by set and then by teacher (members before their ensemble).
+fn labels_plans(
+    store: &Store,
+    teachers: &[TeacherPlan],
+    transfers: &[TransferPlan],
+    pairs: Vec<(usize, usize)>,
+) -> Result<Vec<LabelsPlan>> {
+    let mut needed = std::collections::BTreeSet::new();
+    let mut todo = pairs;
+    while let Some((t, set)) = todo.pop() {
+        if needed.insert((set, t)) {
+            if let TeacherSource::Ensemble(members) = &teachers[t].spec.source {
+                todo.extend(members.iter().map(|&m| (m, set)));
+            }
+        }
+    }
+    let mut plans: Vec<LabelsPlan> = Vec::new();
+    // BTreeSet order: by set, then by teacher index (members precede their ensemble).
+    for (set, t) in needed {
+        let transfer_key = &transfers[set].transfer.key;
+        let inputs = match &teachers[t].spec.source {
+            TeacherSource::Ensemble(members) => {
+                let keys: Vec<&str> = members
+                    .iter()
+                    .map(|&m| {
+                        plans
+                            .iter()
+                            .find(|l| l.teacher == m && l.set == set)
+                            .map(|l| l.stage.key.as_str())
+                            .expect("members are planned before their ensemble")
+                    })
+                    .collect();
+                json!({ "ensemble": keys, "transfer": transfer_key })
+            }
+            _ => {
+                let mut id = teachers[t].id.clone();
+                id["transfer"] = json!(transfer_key);
+                id
+            }
+        };
+        let stage = store.stage("labels", stages::LABELS_VERSION, &inputs)?;
+        plans.push(LabelsPlan {
+            teacher: t,
+            set,
+            stage,
+        });
+    }
+    Ok(plans)
+}
+
 /// One student run's stage: its data's stage (or the training file), its targets, the model
 /// with the vectors' content instead of their path, and the training settings that matter.
-#[allow(clippy::too_many_arguments)]
 fn student_stage(
     cfg: &ExperimentConfig,
     data: &TaskData,
     store: &Store,
     run: &StudentRun,
-    transfers: &[TransferPlan],
-    transfer: Option<usize>,
-    base: Option<usize>,
+    labels_key: Option<&str>,
     vectors: &mut HashMap<PathBuf, String>,
 ) -> Result<Stage> {
     let mut model = run.model.clone();
@@ -234,13 +427,11 @@ fn student_stage(
     train.eval_batch_size = 0;
     train.threads = None;
     train.progress = false;
-    let source = match (run.data, transfer) {
-        (DataSource::Transfer, Some(i)) => json!({ "labels": transfers[i].labels.key }),
+    let source = match (run.data, labels_key) {
+        (DataSource::Transfer, Some(key)) => json!({ "labels": key }),
         (DataSource::Train, _) => json!({
             "train": data.train_digest, "max_train": cfg.data.max_train,
-            "labels": if run.targets.needs_teacher() {
-                base.map(|b| transfers[b].labels.key.clone())
-            } else { None },
+            "labels": if run.targets.needs_teacher() { labels_key } else { None },
         }),
         (DataSource::Transfer, None) => bail!("{}: no transfer set planned", run.variant),
     };
@@ -417,18 +608,20 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Evaluates the teacher and every student, and writes the run's result files.
+    /// Evaluates every teacher (its predictions stage: computed once, then cached) and every
+    /// student (with its fidelity to its teacher), and writes the run's result files.
+    /// `teacher_summaries[t]` is teacher `t`'s training record (fine-tunes and their epoch
+    /// checkpoints); `load_teacher` loads a teacher's model.
     fn evaluate(
         &self,
         plan: &Plan,
-        teacher: &bert_teacher::Teacher,
-        teacher_summary: &TrainSummary,
+        load_teacher: &dyn Fn(usize) -> Result<std::rc::Rc<bert_teacher::Teacher>>,
+        teacher_summaries: &[Option<TrainSummary>],
         summaries: &[TrainSummary],
         transfer_sizes: &[usize],
     ) -> Result<()> {
         let cfg = &self.spec.cfg;
         let (task, out_dir) = (cfg.task, &self.spec.out_dir);
-        let slug = task;
         let submissions = out_dir.join("submissions");
         let subject = |model, seed| Subject {
             task,
@@ -437,28 +630,60 @@ impl<'a> Run<'a> {
             config: &cfg.name,
             git_rev: &self.rev,
         };
-        let teacher_name = ModelName::teacher();
-        let mut ev = evaluate(
-            teacher,
-            &subject(&teacher_name, cfg.seed),
-            &self.data,
-            cfg.teacher.label_batch_size,
-            &submissions,
-        )?;
-        let mut history = history_rows(slug, &cfg.name, &teacher_name, cfg.seed, teacher_summary);
+        let classes = task.num_classes();
+        let mut preds: Vec<Predictions> = Vec::new();
+        for (t, tp) in plan.teachers.iter().enumerate() {
+            let what = format!("predictions of {}", tp.spec.name);
+            let compute = || match &tp.spec.source {
+                TeacherSource::Ensemble(members) => {
+                    predictions::mean(&members.iter().map(|&m| &preds[m]).collect::<Vec<_>>())
+                }
+                _ => predictions::compute(
+                    &*load_teacher(t)?,
+                    &self.data,
+                    cfg.teacher.label_batch_size,
+                ),
+            };
+            let p = predictions::run(
+                &tp.predictions,
+                &what,
+                &self.data,
+                classes,
+                self.spec.device,
+                &self.log,
+                &compute,
+            )?;
+            preds.push(p);
+        }
+        let mut ev = Evaluation::default();
+        let mut history = Vec::new();
+        for (t, tp) in plan.teachers.iter().enumerate() {
+            let seed = teacher_seed(&plan.teachers, t);
+            let e = score(
+                &preds[t],
+                &subject(&tp.spec.name, seed),
+                &self.data,
+                &submissions,
+                None,
+            )?;
+            ev.extend(e);
+            if let Some(summary) = &teacher_summaries[t] {
+                history.extend(history_rows(task, &cfg.name, &tp.spec.name, seed, summary));
+            }
+        }
         for (sp, summary) in plan.students.iter().zip(summaries) {
             let (student, _vs) = load_student(&sp.stage.dir, self.spec.device)?;
-            let e = evaluate(
-                &student,
+            let p = predictions::compute(&student, &self.data, sp.run.train.eval_batch_size)?;
+            let e = score(
+                &p,
                 &subject(&sp.run.variant, sp.run.seed),
                 &self.data,
-                sp.run.train.eval_batch_size,
                 &submissions,
+                Some(&preds[sp.teacher]),
             )?;
-            ev.metrics.extend(e.metrics);
-            ev.predictions.extend(e.predictions);
+            ev.extend(e);
             history.extend(history_rows(
-                slug,
+                task,
                 &cfg.name,
                 &sp.run.variant,
                 sp.run.seed,
@@ -466,9 +691,15 @@ impl<'a> Run<'a> {
             ));
         }
         let variants = variant_rows(cfg, plan, transfer_sizes, &self.data);
-        self.write_results(plan, &ev, &history, &variants)?;
+        let teachers = teacher_rows(cfg, plan, teacher_summaries);
+        self.write_results(plan, &ev, &history, &variants, &teachers)?;
         if task == kd_core::data::Task::Sst2 {
-            stages::evaluate::softmax_t_example(out_dir, task, teacher, &self.data)?;
+            stages::evaluate::softmax_t_example(
+                out_dir,
+                task,
+                &preds[plan.designated],
+                &self.data,
+            )?;
         }
         for (t, size) in plan.transfers.iter().zip(transfer_sizes) {
             logln!(
@@ -493,11 +724,13 @@ impl<'a> Run<'a> {
         ev: &Evaluation,
         history: &[HistoryRow],
         variants: &[VariantRow],
+        teachers: &[TeacherRow],
     ) -> Result<()> {
         let (cfg, out_dir) = (&self.spec.cfg, &self.spec.out_dir);
         write_csv(&out_dir.join("metrics.csv"), &ev.metrics)?;
         write_csv(&out_dir.join("history.csv"), history)?;
         write_csv(&out_dir.join("variants.csv"), variants)?;
+        write_csv(&out_dir.join("teachers.csv"), teachers)?;
         write_csv(&out_dir.join("dev_predictions.csv"), &ev.predictions)?;
         write_stage_refs(out_dir, plan)?;
         // See README, "Reproducibility": the students' numbers follow the CPU's kernels.
@@ -581,38 +814,111 @@ fn variant_rows(
                 _ => data.train.len(),
             },
             description: r.description.clone(),
+            teacher: r.teacher.clone(),
         });
     }
     rows
 }
 
-fn write_stage_refs(out_dir: &Path, plan: &Plan) -> Result<()> {
-    let mut refs = vec![StageRef {
-        stage: "teacher",
-        key: &plan.teacher.key,
-        dir: &plan.teacher.dir,
-        model: None,
-        seed: None,
-    }];
-    for t in &plan.transfers {
-        for s in [&t.transfer, &t.labels] {
-            refs.push(StageRef {
-                stage: &s.name,
-                key: &s.key,
-                dir: &s.dir,
-                model: None,
-                seed: None,
+/// The fine-tuning seed of teacher `t` (an epoch checkpoint's: its parent's; else 0).
+fn teacher_seed(teachers: &[TeacherPlan], t: usize) -> u64 {
+    match &teachers[t].spec.source {
+        TeacherSource::FineTune(f) => f.seed,
+        TeacherSource::Epoch { of, .. } => teacher_seed(teachers, *of),
+        _ => 0,
+    }
+}
+
+/// One `teachers.csv` row per teacher: how it was made, and its fine-tune's record.
+fn teacher_rows(
+    cfg: &ExperimentConfig,
+    plan: &Plan,
+    summaries: &[Option<TrainSummary>],
+) -> Vec<TeacherRow> {
+    let name = |t: usize| plan.teachers[t].spec.name.to_string();
+    plan.teachers
+        .iter()
+        .enumerate()
+        .map(|(t, tp)| {
+            let fine_tune = match &tp.spec.source {
+                TeacherSource::FineTune(f) => Some(f),
+                TeacherSource::Epoch { of, .. } => match &plan.teachers[*of].spec.source {
+                    TeacherSource::FineTune(f) => Some(f),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let (kind, source, epochs) = match &tp.spec.source {
+                TeacherSource::FineTune(f) => ("fine_tune", String::new(), Some(f.epochs)),
+                TeacherSource::Epoch { of, epoch } => ("epoch", name(*of), Some(*epoch)),
+                TeacherSource::Ensemble(m) => (
+                    "ensemble",
+                    m.iter().map(|&i| name(i)).collect::<Vec<_>>().join("+"),
+                    None,
+                ),
+                TeacherSource::Dir(p) => ("dir", p.display().to_string(), None),
+            };
+            let summary = summaries[t].as_ref();
+            // A fine-tune's own wall time and rate; an epoch checkpoint's are its parent's.
+            let trained = matches!(tp.spec.source, TeacherSource::FineTune(_));
+            let seconds = summary.filter(|_| trained).map(|s| s.seconds);
+            let rate = summary.filter(|_| trained).and_then(|s| {
+                let secs: f64 = s.history.iter().map(|e| e.seconds).sum();
+                (secs > 0.0).then(|| (s.train_examples * s.history.len()) as f64 / secs)
             });
+            TeacherRow {
+                task: cfg.task,
+                config: cfg.name.clone(),
+                model: tp.spec.name.clone(),
+                kind: kind.into(),
+                lr: fine_tune.map(|f| f.lr),
+                epochs,
+                warmup_ratio: fine_tune.map(|f| f.warmup_ratio),
+                weight_decay: fine_tune.map(|f| f.weight_decay),
+                max_len: fine_tune.map(|f| f.max_len),
+                pooling: fine_tune.map(|f| f.pooling.as_str().to_string()),
+                seed: fine_tune.map(|f| f.seed),
+                source,
+                best_epoch: summary.map(|s| s.best_epoch),
+                seconds,
+                examples_per_sec: rate,
+                description: tp.spec.description.clone(),
+            }
+        })
+        .collect()
+}
+
+fn write_stage_refs(out_dir: &Path, plan: &Plan) -> Result<()> {
+    fn stage(s: &Stage, model: Option<String>, seed: Option<u64>) -> StageRef<'_> {
+        StageRef {
+            stage: &s.name,
+            key: &s.key,
+            dir: &s.dir,
+            model,
+            seed,
         }
     }
+    let mut refs = Vec::new();
+    for t in &plan.teachers {
+        let name = Some(t.spec.name.to_string());
+        if let (true, Some(s)) = (t.is_fine_tune(), &t.stage) {
+            refs.push(stage(s, name.clone(), None));
+        }
+        refs.push(stage(&t.predictions, name, None));
+    }
+    for t in &plan.transfers {
+        refs.push(stage(&t.transfer, None, None));
+    }
+    for l in &plan.labels {
+        let name = plan.teachers[l.teacher].spec.name.to_string();
+        refs.push(stage(&l.stage, Some(name), None));
+    }
     for sp in &plan.students {
-        refs.push(StageRef {
-            stage: &sp.stage.name,
-            key: &sp.stage.key,
-            dir: &sp.stage.dir,
-            model: Some(sp.run.variant.to_string()),
-            seed: Some(sp.run.seed),
-        });
+        refs.push(stage(
+            &sp.stage,
+            Some(sp.run.variant.to_string()),
+            Some(sp.run.seed),
+        ));
     }
     kd_core::io::atomic_write_bytes(
         &out_dir.join("stages.json"),
@@ -706,9 +1012,9 @@ pub(super) mod tests {
         assert_eq!(p.transfers.len(), 1);
         assert_eq!(p.students.len(), 2);
         [
-            p.teacher.key,
+            p.teacher_stage(0).unwrap().key.clone(),
             p.transfers[0].transfer.key.clone(),
-            p.transfers[0].labels.key.clone(),
+            p.labels[0].stage.key.clone(),
             p.students[0].stage.key.clone(),
             p.students[1].stage.key.clone(),
         ]
@@ -717,6 +1023,103 @@ pub(super) mod tests {
     /// Which of the five stages changed between `a` and `b`.
     fn changed(a: &[String; 5], b: &[String; 5]) -> [bool; 5] {
         std::array::from_fn(|i| a[i] != b[i])
+    }
+
+    /// The default config's keys are those the code computed before teachers were data: the
+    /// same JSON of the same inputs (re-derived here by hand), so existing stores stay valid.
+    #[test]
+    fn the_default_config_keeps_its_stage_keys() {
+        let inputs = Inputs::new();
+        let store = Store::open(&inputs.path("store")).unwrap();
+        let d = data("train1", "dev1");
+        let cfg = inputs.config("");
+        let p = Plan::new(&cfg, &d, &store).unwrap();
+        assert_eq!(p.teachers.len(), 1);
+        let mut fine_tune = cfg.teacher.fine_tune.clone();
+        fine_tune.eval_batch_size = 0;
+        let init = files_digest(
+            &inputs.path("teacher"),
+            &["model.safetensors", "config.json", "tokenizer.json"],
+        )
+        .unwrap();
+        let teacher = store
+            .stage(
+                "teacher",
+                stages::TEACHER_VERSION,
+                &json!({
+                    "train": "train1", "max_train": null, "dev": "dev1", "max_dev": null,
+                    "checkpoint": init, "fine_tune": fine_tune,
+                }),
+            )
+            .unwrap();
+        assert_eq!(p.teacher_stage(0).unwrap().key, teacher.key);
+        // The pooling setting is not in a [CLS] teacher's key.
+        assert!(!serde_json::to_string(&fine_tune)
+            .unwrap()
+            .contains("pooling"));
+        let labels = store
+            .stage(
+                "labels",
+                stages::LABELS_VERSION,
+                &json!({ "teacher": teacher.key, "transfer": p.transfers[0].transfer.key }),
+            )
+            .unwrap();
+        assert_eq!(p.labels[0].stage.key, labels.key);
+        assert_eq!(p.students[1].labels, Some(0));
+        // A teacher variant with the default's settings is the default's stage.
+        let same = inputs.config("teachers: {teacher_same: {}}");
+        let q = Plan::new(&same, &d, &store).unwrap();
+        assert_eq!(q.teacher_stage(1).unwrap().key, teacher.key);
+    }
+
+    #[test]
+    fn students_read_their_own_teacher_s_labels_and_ensembles_follow_their_members() {
+        let inputs = Inputs::new();
+        let store = Store::open(&inputs.path("store")).unwrap();
+        let d = data("train1", "dev1");
+        let cfg = inputs.config(
+            "teachers:\n  teacher_m: {fine_tune: {pooling: mean, lr: 3.0e-5}}\n  \
+             teacher_e1: {of: teacher_m, epoch: 1}\n  teacher_ens: {ensemble: [teacher, teacher_m]}\n\
+             students:\n  variants:\n    bilstm_soft: {teacher: teacher_ens}\n    \
+             kd_m: {data: train, targets: teacher_logits, teacher: teacher_e1, objective: {kind: distill, alpha: 0.0}}\n",
+        );
+        let p = Plan::new(&cfg, &d, &store).unwrap();
+        let names: Vec<&str> = p.teachers.iter().map(|t| t.spec.name.as_str()).collect();
+        assert_eq!(names, ["teacher", "teacher_m", "teacher_e1", "teacher_ens"]);
+        // The mean-pooled teacher is its own stage; its epoch checkpoint reads it.
+        let (t0, tm) = (p.teacher_stage(0).unwrap(), p.teacher_stage(1).unwrap());
+        assert_ne!(t0.key, tm.key);
+        assert_eq!(p.teacher_stage(2).unwrap().key, tm.key);
+        assert!(p.teacher_stage(3).is_none());
+        // Labelled sets of set 0: the ensemble's members (teacher, teacher_m) before it, and the
+        // epoch checkpoint's for kd_m; each its own key.
+        let by: Vec<(usize, usize)> = p.labels.iter().map(|l| (l.set, l.teacher)).collect();
+        assert_eq!(by, [(0, 0), (0, 1), (0, 2), (0, 3)]);
+        let keys: std::collections::BTreeSet<&str> =
+            p.labels.iter().map(|l| l.stage.key.as_str()).collect();
+        assert_eq!(keys.len(), 4);
+        let student = |name: &str| {
+            p.students
+                .iter()
+                .find(|s| s.run.variant.as_str() == name)
+                .unwrap()
+        };
+        assert_eq!(student("bilstm_soft").labels, Some(3));
+        assert_eq!(student("kd_m").labels, Some(2));
+        assert_eq!(student("bilstm").labels, None);
+        assert_eq!(student("bilstm").teacher, 0);
+        // The gold baseline's key does not depend on the teachers; the default run's
+        // bilstm_soft (from `teacher`) differs from this one (from the ensemble).
+        let base = Plan::new(&inputs.config(""), &d, &store).unwrap();
+        assert_eq!(base.students[0].stage.key, student("bilstm").stage.key);
+        assert_ne!(base.students[1].stage.key, student("bilstm_soft").stage.key);
+        // Predictions: every teacher has its own stage, the ensemble's keyed by its members'.
+        let preds: std::collections::BTreeSet<&str> = p
+            .teachers
+            .iter()
+            .map(|t| t.predictions.key.as_str())
+            .collect();
+        assert_eq!(preds.len(), 4);
     }
 
     #[test]

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use std::path::Path;
 
 /// The rows of the result files: defined once, by the `reports` crate that reads them.
-pub use reports::rows::{DevPredictionRow, HistoryRow, LogitRow, MetricRow, VariantRow};
+pub use reports::rows::{
+    DevPredictionRow, HistoryRow, LogitRow, MetricRow, TeacherRow, VariantRow,
+};
 
 /// Writes `rows` as CSV with a header (the header alone when there are no rows), atomically
 /// through [`kd_core::io`] like every other file of a run (so its fault-injection hook applies).
@@ -16,7 +18,7 @@ pub fn write_csv<T: reports::rows::CsvRow + serde::Serialize>(
     rows: &[T],
 ) -> Result<()> {
     let bytes = if rows.is_empty() {
-        format!("{}\n", T::COLUMNS.join(",")).into_bytes()
+        reports::rows::header_line::<T>().into_bytes()
     } else {
         reports::rows::rows_to_csv(path, rows)?
     };

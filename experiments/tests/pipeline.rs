@@ -75,6 +75,41 @@ fn check_outputs(
             assert!(lines[1..].iter().all(|l| l.split('\t').count() == 2));
         }
     }
+    // Every student's fidelity to the teacher on every split it was evaluated on, the
+    // unlabelled test splits included: agreement in percent, the logit MSE non-negative.
+    let test_splits: Vec<String> = m
+        .iter()
+        .filter(|r| r.0 == "bilstm_soft" && r.2 == "teacher_agreement")
+        .map(|r| r.1.clone())
+        .filter(|s| s.starts_with("test"))
+        .collect();
+    assert_eq!(
+        test_splits.is_empty(),
+        submissions.is_empty(),
+        "{task}: test agreement rows"
+    );
+    for model in ["bilstm", "bilstm_soft"] {
+        for split in splits
+            .iter()
+            .copied()
+            .chain(test_splits.iter().map(String::as_str))
+        {
+            for (metric, hi) in [
+                ("teacher_agreement", 100.0),
+                ("teacher_logit_mse", f64::MAX),
+            ] {
+                let v = m
+                    .iter()
+                    .find(|(mo, s, me, _)| mo == model && s == split && me == metric)
+                    .unwrap_or_else(|| panic!("{task}: no {model}/{split}/{metric} row"));
+                assert!(
+                    (0.0..=hi).contains(&v.3),
+                    "{task}: {model}/{split}/{metric} = {}",
+                    v.3
+                );
+            }
+        }
+    }
     let history = read_csv(&dir.join("history.csv"));
     for model in ["bilstm", "bilstm_soft"] {
         assert!(
@@ -109,7 +144,8 @@ fn check_outputs(
     }
     // stages.json names every stage the run used.
     let refs = std::fs::read_to_string(dir.join("stages.json")).unwrap();
-    assert_eq!(refs.matches("\"stage\"").count(), 3 + 2, "{refs}");
+    // teacher, its predictions, transfer, labels, two students.
+    assert_eq!(refs.matches("\"stage\"").count(), 4 + 2, "{refs}");
 }
 
 #[test]
@@ -140,6 +176,7 @@ fn sst2_smoke_outputs_render_and_survive_a_kill_in_every_stage() {
         results: results.clone(),
         out: tmp.path().join("report"),
         published: None,
+        verdicts: Default::default(),
     })
     .unwrap_or_else(|e| panic!("reports cannot read the smoke run's results: {e}"));
     assert!(report.written.iter().any(|p| p.ends_with("table1.md")));
@@ -344,6 +381,68 @@ fn two_runs_racing_one_store_share_its_stages_and_an_ablation_reuses_them() {
         !log.contains("training on"),
         "a finished grid retrained:\n{log}"
     );
+}
+
+/// The converged 2×2 factorial at smoke size (two student seeds): the run writes every cell's
+/// fidelity, and the reports crate renders the factorial's effects from its files.
+#[test]
+fn the_converged_factorial_at_smoke_size_renders_its_effects() {
+    require(&root().join("data/glue/SST-2/train.tsv"));
+    require(&root().join(".cache/minilm/model.safetensors"));
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, store) = (tmp.path().join("conv"), tmp.path().join("store"));
+    let config = "experiments/configs/sst2-ablations-converged.yaml";
+    smoke(
+        "sst2",
+        &out,
+        &store,
+        &[
+            "--config",
+            config,
+            "--student-seeds",
+            "0,1",
+            "--threads",
+            "1",
+        ],
+    );
+    let results = tmp.path().join("results/sst2-ablations-converged");
+    std::fs::create_dir_all(results.join("submissions")).unwrap();
+    for f in [
+        "metrics.csv",
+        "history.csv",
+        "variants.csv",
+        "teachers.csv",
+        "dev_predictions.csv",
+    ] {
+        std::fs::copy(out.join(f), results.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(out.join("submissions"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(e.path(), results.join("submissions").join(e.file_name())).unwrap();
+    }
+    let report = tmp.path().join("report");
+    reports::run(&reports::RunArgs {
+        results: tmp.path().join("results"),
+        out: report.clone(),
+        published: None,
+        verdicts: Default::default(),
+    })
+    .unwrap_or_else(|e| panic!("reports cannot read the factorial's results: {e}"));
+    let sub = report.join("sst2-ablations-converged");
+    let factorial = std::fs::read_to_string(sub.join("factorial.md")).unwrap();
+    for cell in [
+        "`bilstm`",
+        "`aug_inherited`",
+        "`kd_no_aug`",
+        "`bilstm_soft`",
+    ] {
+        assert!(factorial.contains(cell), "{factorial}");
+    }
+    assert!(factorial.contains("interaction") && factorial.contains("test agreement"));
+    let text = std::fs::read_to_string(report.join("REPORT.md")).unwrap();
+    assert!(text.contains("**The 2×2 factorial**"), "{text}");
 }
 
 #[test]

@@ -107,9 +107,9 @@ impl fmt::Display for Task {
     }
 }
 
-/// The name in the `model` column of our CSVs: `teacher`, or a student variant's name from the
-/// experiment's config (`bilstm`, `bilstm_soft`, `kd_no_aug`, ...). Always `[a-z][a-z0-9_]*`,
-/// checked on construction and when read from a CSV.
+/// The name in the `model` column of our CSVs: `teacher` or a teacher variant `teacher_<...>`,
+/// or a student variant's name from the experiment's config (`bilstm`, `bilstm_soft`,
+/// `kd_no_aug`, ...). Always `[a-z][a-z0-9_]*`, checked on construction and when read from a CSV.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ModelName(String);
@@ -152,9 +152,10 @@ impl ModelName {
         }
     }
 
-    /// Whether this is the teacher.
+    /// Whether this is a teacher: `teacher` (the config's `teacher` block) or a named teacher
+    /// variant, `teacher_<...>`.
     pub fn is_teacher(&self) -> bool {
-        self.0 == Model::Teacher.id()
+        self.0 == Model::Teacher.id() || self.0.starts_with("teacher_")
     }
 }
 
@@ -349,7 +350,7 @@ impl Split {
     }
 }
 
-/// An evaluation metric; values are in percent.
+/// An evaluation metric; values are in percent, but for [`Metric::TeacherLogitMse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
@@ -357,6 +358,12 @@ pub enum Metric {
     Accuracy,
     /// F1 of the positive class, percent (QQP).
     F1,
+    /// Fidelity: the share of examples on which a student's prediction (argmax) equals its
+    /// teacher's, percent. Needs no label, so it is measured on the test splits too.
+    TeacherAgreement,
+    /// Fidelity: the mean over examples of ‖z^B − z^S‖² between the teacher's and the student's
+    /// logits (summed over classes: the paper's distillation loss). Not a percentage.
+    TeacherLogitMse,
 }
 
 impl Metric {
@@ -365,14 +372,22 @@ impl Metric {
         match self {
             Metric::Accuracy => "accuracy",
             Metric::F1 => "f1",
+            Metric::TeacherAgreement => "teacher_agreement",
+            Metric::TeacherLogitMse => "teacher_logit_mse",
         }
     }
-    /// The short display name (`acc`, `F1`).
+    /// The short display name (`acc`, `F1`, `agree`, `MSE`).
     pub fn display(self) -> &'static str {
         match self {
             Metric::Accuracy => "acc",
             Metric::F1 => "F1",
+            Metric::TeacherAgreement => "agree",
+            Metric::TeacherLogitMse => "MSE",
         }
+    }
+    /// Whether values are percentages (all but the logit MSE).
+    pub fn is_percent(self) -> bool {
+        self != Metric::TeacherLogitMse
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::{ReportError, Result};
 pub use crate::rows::{
-    CsvRow, DevPredictionRow, HistoryRow, LogitRow, MetricRow, SpeedRow, VariantRow,
+    CsvRow, DevPredictionRow, HistoryRow, LogitRow, MetricRow, SpeedRow, TeacherRow, VariantRow,
 };
 use crate::schema::Task;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ pub fn read_lines_from<T: CsvRow, R: std::io::Read>(
         .has_headers(true)
         .from_reader(reader);
     let headers = rdr.headers().map_err(|e| csv_error(path, &e))?.clone();
-    check_header(path, &headers, T::COLUMNS)?;
+    check_header(path, &headers, T::COLUMNS, T::OPTIONAL_COLUMNS)?;
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
@@ -84,17 +84,22 @@ fn csv_error(path: &Path, e: &csv::Error) -> ReportError {
     ReportError::parse(path, line, msg)
 }
 
-fn check_header(path: &Path, headers: &csv::StringRecord, expected: &[&str]) -> Result<()> {
+fn check_header(
+    path: &Path,
+    headers: &csv::StringRecord,
+    expected: &[&str],
+    optional: &[&str],
+) -> Result<()> {
     let found: Vec<&str> = headers.iter().collect();
     let mut missing: Vec<&str> = expected
         .iter()
         .copied()
-        .filter(|c| !found.contains(c))
+        .filter(|c| !found.contains(c) && !optional.contains(c))
         .collect();
     let unexpected: Vec<&str> = found
         .iter()
         .copied()
-        .filter(|c| !expected.contains(c))
+        .filter(|c| !expected.contains(c) && !optional.contains(c))
         .collect();
     let mut dup = found.clone();
     dup.sort_unstable();
@@ -296,7 +301,7 @@ impl Results {
             metrics,
             history,
             softmax_t: read_softmax_t(&Self::softmax_t_path(dir))?,
-            table2: read_unique(&Self::table2_path(dir), |r: &SpeedRow| r.model)?
+            table2: read_unique(&Self::table2_path(dir), |r: &SpeedRow| (r.model, r.runtime()))?
                 .map(|rows| rows.into_iter().map(|(_, r)| r).collect()),
         })
     }

@@ -19,6 +19,17 @@ struct Cli {
     /// The paper's numbers (default: the embedded reports/data/published.csv).
     #[arg(long)]
     published: Option<PathBuf>,
+    /// Equivalence margin δ of the verdicts, in points: two models are "equivalent within ±δ"
+    /// when the 90% bootstrap CI of their difference lies inside ±δ.
+    #[arg(long, default_value_t = 0.5, value_parser = positive_margin)]
+    equivalence_margin: f64,
+}
+
+fn positive_margin(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number of points")),
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -26,6 +37,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         results: cli.results,
         out: cli.out,
         published: cli.published,
+        verdicts: reports::ablation::verdict::VerdictConfig {
+            margin: cli.equivalence_margin,
+        },
     };
     let output = reports::run(&args)
         .with_context(|| format!("rendering the report from {}", args.results.display()))?;

@@ -1,6 +1,7 @@
 //! [`run`]: Tables 1–2, Figures 1–4, the ablation folders and REPORT.md, from one results
 //! directory into one output directory.
 
+use crate::ablation::verdict::VerdictConfig;
 use crate::ablation::{self, bootstrap::BootstrapConfig};
 use crate::error::Result;
 use crate::figures::bars::AccuracyBars;
@@ -26,6 +27,8 @@ pub struct RunArgs {
     pub out: PathBuf,
     /// A published-numbers CSV replacing the embedded `reports/data/published.csv`.
     pub published: Option<PathBuf>,
+    /// The verdicts' equivalence margin δ, in points ([`VerdictConfig`]).
+    pub verdicts: VerdictConfig,
 }
 
 /// What [`run`] wrote.
@@ -54,7 +57,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutput> {
     let softmax = results.softmax_t.as_deref().map(SoftmaxTFigure::new);
     let figs = draw_figures(&results, &t1, &t2, softmax.as_ref(), out)?;
     let (ablations, ablation_files) =
-        ablation::render_all(&results.dir, out, &BootstrapConfig::default())?;
+        ablation::render_all(&results.dir, out, &BootstrapConfig::default(), &args.verdicts)?;
     written.extend(ablation_files);
     let skipped = record_figures(&figs, &mut written);
 

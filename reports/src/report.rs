@@ -67,6 +67,29 @@ fn ablations(s: &mut String, ctx: &ReportContext<'_>) {
                 "![Ablation grid]({png})\n\n(Files: [{md}]({md}), [{csv}]({csv}), [{svg}]({svg}).)\n"
             );
         }
+        if let Some(f) = &a.factorial {
+            let _ = writeln!(s, "{}\n", f.paragraph());
+            s.push_str(&f.to_markdown());
+            s.push('\n');
+        }
+        if let Some((d, figure)) = &a.dose {
+            let _ = writeln!(s, "{}\n", d.paragraph());
+            s.push_str(&d.to_markdown());
+            s.push('\n');
+            if let [png, svg] = figure.as_slice() {
+                let (png, svg) = (png.display(), svg.display());
+                let _ = writeln!(s, "![Augmentation dose]({png})\n\n(Also as [{svg}]({svg}).)\n");
+            }
+        }
+        if let Some((t, figure)) = &a.teachers {
+            let _ = writeln!(s, "{}\n", t.paragraph());
+            s.push_str(&t.to_markdown());
+            s.push('\n');
+            if let [png, svg] = figure.as_slice() {
+                let (png, svg) = (png.display(), svg.display());
+                let _ = writeln!(s, "![Teacher and student]({png})\n\n(Also as [{svg}]({svg}).)\n");
+            }
+        }
     }
 }
 

@@ -14,8 +14,12 @@ use std::path::Path;
 
 /// A row type of one of the result CSVs.
 pub trait CsvRow: DeserializeOwned {
-    /// The exact columns the file must have (any order).
+    /// The columns every file must have (any order).
     const COLUMNS: &'static [&'static str];
+    /// Columns added after files were committed: written with every new file (after
+    /// [`CsvRow::COLUMNS`]), optional when reading (a file without them still loads; their
+    /// fields take their serde default).
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &[];
     /// Checks that go beyond types (ranges, consistency); the message names the column.
     fn check(&self) -> std::result::Result<(), String> {
         Ok(())
@@ -48,7 +52,11 @@ impl CsvRow for MetricRow {
         "task", "model", "split", "metric", "value", "seed", "config", "git_rev",
     ];
     fn check(&self) -> std::result::Result<(), String> {
-        check_percent("value", self.value)
+        if self.metric.is_percent() {
+            check_percent("value", self.value)
+        } else {
+            check_non_negative("value", self.value)
+        }
     }
 }
 
@@ -136,6 +144,51 @@ pub struct SpeedRow {
     pub seconds_max: f64,
     /// Number of timed repeats.
     pub repeats: usize,
+    /// What ran the model; `None` in files written before the column: libtorch.
+    #[serde(default)]
+    pub runtime: Option<Runtime>,
+    /// Threads of the latency measurement (1).
+    #[serde(default)]
+    pub latency_threads: Option<usize>,
+    /// Sentences timed one by one (SST-2 dev).
+    #[serde(default)]
+    pub latency_sentences: Option<usize>,
+    /// Median per-sentence latency at batch 1, milliseconds (text in, logits out).
+    #[serde(default)]
+    pub latency_p50_ms: Option<f64>,
+    /// 95th percentile of the same.
+    #[serde(default)]
+    pub latency_p95_ms: Option<f64>,
+    /// 99th percentile of the same.
+    #[serde(default)]
+    pub latency_p99_ms: Option<f64>,
+}
+
+/// What runs a model in `table2.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// libtorch through tch (the pipeline's models).
+    Libtorch,
+    /// tract, on the student exported to ONNX (the `classify` binary).
+    Tract,
+}
+
+impl Runtime {
+    /// The CSV spelling.
+    pub fn id(self) -> &'static str {
+        match self {
+            Runtime::Libtorch => "libtorch",
+            Runtime::Tract => "tract",
+        }
+    }
+}
+
+impl SpeedRow {
+    /// The runtime (libtorch where the file predates the column).
+    pub fn runtime(&self) -> Runtime {
+        self.runtime.unwrap_or(Runtime::Libtorch)
+    }
 }
 
 impl CsvRow for SpeedRow {
@@ -152,7 +205,35 @@ impl CsvRow for SpeedRow {
         "seconds_max",
         "repeats",
     ];
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &[
+        "runtime",
+        "latency_threads",
+        "latency_sentences",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+    ];
     fn check(&self) -> std::result::Result<(), String> {
+        let latency = [
+            self.latency_p50_ms,
+            self.latency_p95_ms,
+            self.latency_p99_ms,
+        ];
+        for (name, v) in ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]
+            .into_iter()
+            .zip(latency)
+        {
+            if let Some(v) = v {
+                check_non_negative(name, v)?;
+            }
+        }
+        if let [Some(p50), Some(p95), Some(p99)] = latency {
+            if !(p50 <= p95 && p95 <= p99) {
+                return Err(format!(
+                    "expected latency_p50_ms <= latency_p95_ms <= latency_p99_ms, got {p50} / {p95} / {p99}"
+                ));
+            }
+        }
         for (name, v) in [
             ("seconds_median", self.seconds_median),
             ("seconds_min", self.seconds_min),
@@ -209,9 +290,15 @@ pub struct VariantRow {
     pub transfer_size: usize,
     /// One line saying what the variant is.
     pub description: String,
+    /// The teacher it learns from (for teacher-free variants, the one its fidelity is measured
+    /// against): `teacher` or a teacher variant. Files written before teachers were data have
+    /// no such column: their one teacher is `teacher`.
+    #[serde(default = "ModelName::teacher")]
+    pub teacher: ModelName,
 }
 
 impl CsvRow for VariantRow {
+    const OPTIONAL_COLUMNS: &'static [&'static str] = &["teacher"];
     const COLUMNS: &'static [&'static str] = &[
         "task",
         "config",
@@ -229,7 +316,16 @@ impl CsvRow for VariantRow {
     ];
     fn check(&self) -> std::result::Result<(), String> {
         if self.model.is_teacher() {
-            return Err("column `model`: `teacher` is the teacher, not a student variant".into());
+            return Err(format!(
+                "column `model`: `{}` is a teacher's name, not a student variant's",
+                self.model
+            ));
+        }
+        if !self.teacher.is_teacher() {
+            return Err(format!(
+                "column `teacher`: `{}` is not a teacher's name (teacher or teacher_<...>)",
+                self.teacher
+            ));
         }
         check_finite("alpha", self.alpha)?;
         if !(0.0..=1.0).contains(&self.alpha) {
@@ -270,6 +366,91 @@ impl CsvRow for VariantRow {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// How a teacher of a run was made (`<run>/teachers.csv`, one row per teacher).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeacherRow {
+    /// The task.
+    pub task: Task,
+    /// The config name.
+    pub config: String,
+    /// The teacher's name (`teacher` or `teacher_<...>`).
+    pub model: ModelName,
+    /// `fine_tune`, `epoch` (another teacher's checkpoint), `ensemble` or `dir`.
+    pub kind: String,
+    /// Peak learning rate (fine-tunes; an epoch checkpoint's parent's), else empty.
+    pub lr: Option<f64>,
+    /// Fine-tuning epochs (an epoch checkpoint: its epoch), else empty.
+    pub epochs: Option<usize>,
+    /// Warm-up fraction, else empty.
+    pub warmup_ratio: Option<f64>,
+    /// AdamW weight decay, else empty.
+    pub weight_decay: Option<f64>,
+    /// Truncation length in tokens, else empty.
+    pub max_len: Option<usize>,
+    /// `cls` or `mean` (fine-tunes and their checkpoints), else empty.
+    pub pooling: Option<String>,
+    /// Fine-tuning seed, else empty.
+    pub seed: Option<u64>,
+    /// What it is made of: an epoch checkpoint's parent, an ensemble's members (`a+b+c`), a
+    /// directory's path; empty for a fine-tune.
+    pub source: String,
+    /// The epoch whose weights it is (best dev epoch of a fine-tune), else empty.
+    pub best_epoch: Option<usize>,
+    /// Wall seconds of its fine-tune (all epochs), else empty.
+    pub seconds: Option<f64>,
+    /// Training examples per second over its fine-tune, else empty.
+    pub examples_per_sec: Option<f64>,
+    /// One line saying what it is.
+    pub description: String,
+}
+
+impl CsvRow for TeacherRow {
+    const COLUMNS: &'static [&'static str] = &[
+        "task",
+        "config",
+        "model",
+        "kind",
+        "lr",
+        "epochs",
+        "warmup_ratio",
+        "weight_decay",
+        "max_len",
+        "pooling",
+        "seed",
+        "source",
+        "best_epoch",
+        "seconds",
+        "examples_per_sec",
+        "description",
+    ];
+    fn check(&self) -> std::result::Result<(), String> {
+        if !self.model.is_teacher() {
+            return Err(format!(
+                "column `model`: `{}` is not a teacher's name (teacher or teacher_<...>)",
+                self.model
+            ));
+        }
+        if !["fine_tune", "epoch", "ensemble", "dir"].contains(&self.kind.as_str()) {
+            return Err(format!(
+                "column `kind`: `{}` is not fine_tune, epoch, ensemble or dir",
+                self.kind
+            ));
+        }
+        for (column, v) in [
+            ("lr", self.lr),
+            ("warmup_ratio", self.warmup_ratio),
+            ("weight_decay", self.weight_decay),
+            ("seconds", self.seconds),
+            ("examples_per_sec", self.examples_per_sec),
+        ] {
+            if let Some(v) = v {
+                check_non_negative(column, v)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -331,11 +512,22 @@ pub fn rows_to_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<Vec<u8>> {
         .map_err(|e| ReportError::io(path, std::io::Error::other(e.to_string())))
 }
 
+/// The header line a file of `T` rows is written with: [`CsvRow::COLUMNS`], then
+/// [`CsvRow::OPTIONAL_COLUMNS`].
+pub fn header_line<T: CsvRow>() -> String {
+    let all: Vec<&str> = T::COLUMNS
+        .iter()
+        .chain(T::OPTIONAL_COLUMNS)
+        .copied()
+        .collect();
+    format!("{}\n", all.join(","))
+}
+
 /// Writes `rows` to `path` as CSV with a header, atomically (a temporary sibling, then rename).
 /// An empty `rows` writes the header alone, so a reader still finds the documented columns.
 pub fn write_rows<T: CsvRow + Serialize>(path: &Path, rows: &[T]) -> Result<()> {
     let bytes = if rows.is_empty() {
-        format!("{}\n", T::COLUMNS.join(",")).into_bytes()
+        header_line::<T>().into_bytes()
     } else {
         rows_to_csv(path, rows)?
     };

@@ -1,9 +1,12 @@
 //! Table 2 of Tang et al. 2019 (Section 5.2, model size and inference speed): the paper's
 //! BERT-large, ELMo and BiLSTM_SOFT beside our teacher and BiLSTM_SOFT timed on this machine,
-//! with the teacher/student size ratio and the student's speed-up.
+//! with the teacher/student size ratio and the student's speed-up; and, where measured, each
+//! model's per-sentence latency at batch 1 (one thread) and the student exported to ONNX run by
+//! tract beside the libtorch one.
 
 use crate::error::{ReportError, Result};
 use crate::load::{Results, SpeedRow};
+use crate::rows::Runtime;
 use crate::published::{PubMetric, Published};
 use crate::schema::{Model, PaperModel};
 use crate::table1::NOT_RUN_NO_DATA;
@@ -100,9 +103,9 @@ impl Table2 {
 
     /// Our teacher/student ratios, if both were timed.
     pub fn our_ratios(&self) -> Option<Ratios> {
-        let ours = self.ours.as_ref()?;
+        let ours = self.ours.as_deref()?;
         let t = ours.iter().find(|r| r.model == Model::Teacher)?;
-        let s = ours.iter().find(|r| r.model == Model::BilstmSoft)?;
+        let s = libtorch_student(ours)?;
         let per_sentence = |r: &SpeedRow| r.seconds_median / r.sentences as f64;
         Some(Ratios {
             size_ratio: t.params as f64 / s.params_without_embeddings as f64,
@@ -120,7 +123,7 @@ impl Table2 {
         }
         match &self.ours {
             None => s.push_str(&format!(
-                "| ours | Teacher, BiLSTM_SOFT | {NOT_RUN_NO_DATA} | | | | | | | |\n"
+                "| ours | Teacher, BiLSTM_SOFT | {NOT_RUN_NO_DATA} | | | | | | | | | |\n"
             )),
             Some(rows) => {
                 for r in rows {
@@ -171,7 +174,7 @@ impl Table2 {
     }
 
     /// The paper's rows, with ratios against the paper's BiLSTM_SOFT.
-    fn paper_csv_records(&self) -> Vec<[String; 16]> {
+    fn paper_csv_records(&self) -> Vec<[String; 20]> {
         let student = self
             .paper
             .iter()
@@ -200,15 +203,19 @@ impl Table2 {
                     fixed(size, 3),
                     none(),
                     fixed(speed, 3),
+                    none(),
+                    none(),
+                    none(),
+                    none(),
                 ]
             })
             .collect()
     }
 
     /// Our rows, with ratios against our BiLSTM_SOFT.
-    fn our_csv_records(&self) -> Vec<[String; 16]> {
+    fn our_csv_records(&self) -> Vec<[String; 20]> {
         let ours = self.ours.as_deref().unwrap_or(&[]);
-        let student = ours.iter().find(|r| r.model == Model::BilstmSoft);
+        let student = libtorch_student(ours);
         let per_sentence = |r: &SpeedRow| r.seconds_median / r.sentences as f64;
         ours.iter()
             .map(|r| {
@@ -232,15 +239,20 @@ impl Table2 {
                     fixed(size, 3),
                     fixed(size_total, 3),
                     fixed(speed, 3),
+                    r.runtime().id().to_string(),
+                    fixed(r.latency_p50_ms, 4),
+                    fixed(r.latency_p95_ms, 4),
+                    fixed(r.latency_p99_ms, 4),
                 ]
             })
             .collect()
     }
 }
 
-const MARKDOWN_COLUMNS: [(&str, Align); 10] = [
+const MARKDOWN_COLUMNS: [(&str, Align); 12] = [
     ("Source", Align::Left),
     ("Model", Align::Left),
+    ("Runtime", Align::Left),
     ("Params (M)", Align::Right),
     ("Params w/o embeddings (M)", Align::Right),
     ("Inference time (s)", Align::Right),
@@ -249,6 +261,7 @@ const MARKDOWN_COLUMNS: [(&str, Align); 10] = [
     ("Device", Align::Left),
     ("Threads", Align::Right),
     ("Batch", Align::Right),
+    ("Latency p50 / p95 / p99 (ms, batch 1, 1 thread)", Align::Right),
 ];
 
 const RATIO_COLUMNS: [(&str, Align); 3] = [
@@ -257,7 +270,7 @@ const RATIO_COLUMNS: [(&str, Align); 3] = [
     ("Ours (MiniLM-L6 / BiLSTM_SOFT)", Align::Right),
 ];
 
-const CSV_COLUMNS: [&str; 16] = [
+const CSV_COLUMNS: [&str; 20] = [
     "source",
     "model",
     "params_millions",
@@ -274,13 +287,18 @@ const CSV_COLUMNS: [&str; 16] = [
     "size_ratio_vs_student",
     "size_ratio_total_vs_student",
     "speedup_of_student",
+    "runtime",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
 ];
 
 /// A paper row's markdown cells, in [`MARKDOWN_COLUMNS`] order.
-fn paper_cells(p: &PaperSpeed) -> [String; 10] {
+fn paper_cells(p: &PaperSpeed) -> [String; 12] {
     [
         "paper".to_string(),
         p.model.display().to_string(),
+        "—".to_string(),
         p.params_millions.to_string(),
         "—".to_string(),
         p.seconds.to_string(),
@@ -289,14 +307,20 @@ fn paper_cells(p: &PaperSpeed) -> [String; 10] {
         PAPER_DEVICE.to_string(),
         "—".to_string(),
         PAPER_BATCH.to_string(),
+        "—".to_string(),
     ]
 }
 
 /// One of our rows' markdown cells, in [`MARKDOWN_COLUMNS`] order.
-fn our_cells(r: &SpeedRow) -> [String; 10] {
+fn our_cells(r: &SpeedRow) -> [String; 12] {
+    let latency = match (r.latency_p50_ms, r.latency_p95_ms, r.latency_p99_ms) {
+        (Some(a), Some(b), Some(c)) => format!("{a:.3} / {b:.3} / {c:.3}"),
+        _ => "—".to_string(),
+    };
     [
         "ours".to_string(),
         our_model_name(r.model).to_string(),
+        r.runtime().id().to_string(),
         format!("{:.2}", r.params as f64 / 1e6),
         format!("{:.2}", r.params_without_embeddings as f64 / 1e6),
         format!(
@@ -308,7 +332,14 @@ fn our_cells(r: &SpeedRow) -> [String; 10] {
         r.device.clone(),
         r.threads.to_string(),
         r.batch_size.to_string(),
+        latency,
     ]
+}
+
+/// Our BiLSTM_SOFT on libtorch: the student every ratio compares with.
+fn libtorch_student(ours: &[SpeedRow]) -> Option<&SpeedRow> {
+    ours.iter()
+        .find(|r| r.model == Model::BilstmSoft && r.runtime() == Runtime::Libtorch)
 }
 
 /// The notes under the tables: the paper's setup and ours, and the parameter-count convention.
@@ -322,6 +353,10 @@ fn notes() -> String {
          - The paper's BiLSTM_SOFT count (0.96M) evidently leaves out the word embeddings (a \
          300-d table alone exceeds 0.96M for any vocabulary over 3,200 words), while \
          BERT-large's 335M includes them; the first size ratio follows that convention.\n\
+         - Latency: text in, logits out (tokenisation included), one sentence per call, one \
+         thread, over SST-2's dev sentences; p50/p95/p99 by the nearest rank. `tract` is the \
+         student exported to ONNX (`export`) and run by tract, in pure Rust (`classify`); it \
+         runs on one thread whatever the Threads column of the libtorch rows says.\n\
          - Our teacher is all-MiniLM-L6-v2 (6 layers, hidden 384), not BERT-large; our student \
          uses 50-d GloVe embeddings instead of 300-d word2vec.\n",
         thousands(PAPER_SENTENCES)

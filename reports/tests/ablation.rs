@@ -10,6 +10,7 @@ use reports::ablation::frame::{dev_accuracy_by_variant, tidy};
 use reports::ablation::paragraph::paragraph;
 use reports::ablation::run::AblationRun;
 use reports::ablation::table::AblationTable;
+use reports::ablation::verdict::{Verdict, VerdictConfig};
 use std::path::{Path, PathBuf};
 
 fn fixture_results() -> PathBuf {
@@ -65,7 +66,8 @@ fn tidy_table_joins_metrics_with_variants() {
 #[test]
 fn ablation_table_on_the_fixture() {
     let run = AblationRun::load(&fixture_run()).unwrap();
-    let table = AblationTable::build(&run, &BootstrapConfig::default()).unwrap();
+    let table =
+        AblationTable::build(&run, &BootstrapConfig::default(), &VerdictConfig::default()).unwrap();
     let row = |m: &str| {
         table
             .rows
@@ -98,7 +100,14 @@ fn ablation_table_on_the_fixture() {
 
     let md = table.to_markdown();
     assert!(md.contains("| `bilstm` (baseline) | BiLSTM: gold labels, training set | 56.25 ± 8.84 | 2 | — | — |"), "{md}");
-    assert!(md.contains("| `aug_inherited` | Augmentation without a teacher | 56.25 ± 8.84 | 2 | +0.00 | [+0.00, +0.00] |"), "{md}");
+    assert!(md.contains("| `aug_inherited` | Augmentation without a teacher | 56.25 ± 8.84 | 2 | +0.00 | [+0.00, +0.00] equivalent within ±0.5 |"), "{md}");
+    // Identical predictions: equivalent within the margin, not merely "not different".
+    assert_eq!(
+        row("aug_inherited").verdict,
+        Some(Verdict::Equivalent { margin: 0.5 })
+    );
+    // No submission files in this fixture: no second measure, no agreement columns.
+    assert!(!table.has_agreement && !md.contains("test agreement"));
     assert!(md.contains("10000 resamples"));
     let csv = table.to_csv();
     assert_eq!(csv.lines().count(), 7);
@@ -117,18 +126,25 @@ fn ablation_table_on_the_fixture() {
 fn paragraph_is_drawn_from_the_numbers() {
     let cfg = BootstrapConfig::default();
     let run = AblationRun::load(&fixture_run()).unwrap();
-    let table = AblationTable::build(&run, &cfg).unwrap();
+    let table = AblationTable::build(&run, &cfg, &VerdictConfig::default()).unwrap();
     let text = paragraph(&run, &table, &cfg).unwrap();
     assert!(
-        text.contains("BiLSTM_SOFT (`bilstm_soft`) scores +31.25 points"),
+        text.contains("BiLSTM_SOFT (`bilstm_soft`) against the baseline: dev accuracy +31.25"),
         "{text}"
     );
-    assert!(text.contains("Augmentation without a teacher (`aug_inherited`): +0.00 [+0.00, +0.00] (within dev-sample noise"), "{text}");
     assert!(
-        text.contains("KD without augmentation (`kd_no_aug`): +12.50"),
+        text.contains("Augmentation without a teacher (`aug_inherited`) against the baseline: dev accuracy +0.00 [+0.00, +0.00], equivalent within ±0.5"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "KD without augmentation (`kd_no_aug`) against the baseline: dev accuracy +12.50"
+        ),
         "{text}"
     );
     assert!(text.contains("Over all 5 variants"), "{text}");
+    // Only the rule table's words: no "alone carries" without an equivalence verdict.
+    assert!(!text.contains("carries the gain"), "{text}");
 
     // Make the argmax variant predict exactly what bilstm_soft predicts: it now reaches
     // BiLSTM_SOFT (its CI against it is [0, 0]), and the text must say so.
@@ -154,14 +170,25 @@ fn paragraph_is_drawn_from_the_numbers() {
         );
     std::fs::write(dir.join("metrics.csv"), metrics).unwrap();
     let run = AblationRun::load(&dir).unwrap();
-    let table = AblationTable::build(&run, &cfg).unwrap();
+    let table = AblationTable::build(&run, &cfg, &VerdictConfig::default()).unwrap();
     let text = paragraph(&run, &table, &cfg).unwrap();
     assert!(
-        text.contains("against BiLSTM_SOFT +0.00 [+0.00, +0.00]"),
+        text.contains(
+            "against BiLSTM_SOFT: dev accuracy +0.00 [+0.00, +0.00], equivalent within ±0.5"
+        ),
         "{text}"
     );
-    assert!(
+    // The rule table allows "alone carries" only now: better than the baseline (if its CI
+    // excludes 0) and equivalent to BiLSTM_SOFT.
+    let argmax_better = table
+        .rows
+        .iter()
+        .find(|r| r.variant.model.as_str() == "aug_teacher_argmax")
+        .and_then(|r| r.verdict)
+        == Some(Verdict::Better);
+    assert_eq!(
         text.contains("carries the gain") || text.contains("carry the gain"),
+        argmax_better,
         "{text}"
     );
 }

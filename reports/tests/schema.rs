@@ -84,6 +84,7 @@ fn variant_and_prediction_rows_round_trip() {
                 n_iter: 0,
                 transfer_size: 67349,
                 description: "BiLSTM: gold labels, training set".into(),
+                teacher: name("teacher"),
             },
             VariantRow {
                 task: Task::Sst2,
@@ -99,6 +100,7 @@ fn variant_and_prediction_rows_round_trip() {
                 n_iter: 6,
                 transfer_size: 322732,
                 description: "MSE + hard CE, alpha = 0.5".into(),
+                teacher: name("teacher_ens"),
             },
         ],
     );
@@ -117,6 +119,46 @@ fn variant_and_prediction_rows_round_trip() {
     );
 }
 
+/// A variants.csv written before teachers were data (no `teacher` column) still reads, its one
+/// teacher being `teacher`; a teacher column naming a student is an error with file and line.
+#[test]
+fn variants_without_a_teacher_column_read_with_the_default_teacher() {
+    use reports::load::read_rows_from;
+    let old = "task,config,model,baseline,data,targets,objective,alpha,soft,temperature,n_iter,\
+               transfer_size,description\n\
+               sst2,ablations,bilstm,true,train,gold,hard,1,none,1,0,67349,d\n";
+    let rows =
+        read_rows_from::<VariantRow, _>(std::path::Path::new("v.csv"), old.as_bytes()).unwrap();
+    assert_eq!(rows[0].teacher, name("teacher"));
+    let bad = "task,config,model,baseline,data,targets,objective,alpha,soft,temperature,n_iter,\
+               transfer_size,description,teacher\n\
+               sst2,ablations,bilstm,true,train,gold,hard,1,none,1,0,67349,d,bilstm_soft\n";
+    let err = read_rows_from::<VariantRow, _>(std::path::Path::new("v.csv"), bad.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("v.csv:2") && err.contains("column `teacher`"),
+        "{err}"
+    );
+}
+
+/// Metric rows: fidelity metrics are read; the logit MSE is not a percentage.
+#[test]
+fn fidelity_metrics_read_with_their_ranges() {
+    use reports::load::read_rows_from;
+    let head = "task,model,split,metric,value,seed,config,git_rev\n";
+    let ok = format!(
+        "{head}sst2,bilstm_soft,test,teacher_agreement,89.1,0,c,abc\nsst2,bilstm_soft,test,teacher_logit_mse,123.5,0,c,abc\n"
+    );
+    let rows =
+        read_rows_from::<MetricRow, _>(std::path::Path::new("m.csv"), ok.as_bytes()).unwrap();
+    assert_eq!(rows[1].metric, Metric::TeacherLogitMse);
+    let bad = format!("{head}sst2,bilstm_soft,test,teacher_agreement,101,0,c,abc\n");
+    assert!(read_rows_from::<MetricRow, _>(std::path::Path::new("m.csv"), bad.as_bytes()).is_err());
+    let neg = format!("{head}sst2,bilstm_soft,test,teacher_logit_mse,-1,0,c,abc\n");
+    assert!(read_rows_from::<MetricRow, _>(std::path::Path::new("m.csv"), neg.as_bytes()).is_err());
+}
+
 #[test]
 fn written_columns_are_the_documented_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -126,7 +168,7 @@ fn written_columns_are_the_documented_ones() {
     assert_eq!(
         text,
         "task,config,model,baseline,data,targets,objective,alpha,soft,temperature,n_iter,\
-         transfer_size,description\n"
+         transfer_size,description,teacher\n"
     );
     assert!(read_rows::<VariantRow>(&path).unwrap().is_empty());
     let path = dir.path().join("dev_predictions.csv");

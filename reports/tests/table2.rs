@@ -26,7 +26,8 @@ fn paper_and_our_ratios() {
     let md = t.to_markdown();
     assert!(md.contains("| 349.0× | 21.5× |"), "{md}");
     assert!(md.contains("| 434.4× | 80.0× |"), "{md}");
-    assert!(md.contains("| ours | Teacher (MiniLM-L6) | 22.71 | 10.99 | 40.00 (min 39.00, max 42.00; 3 repeats) | 2,000 | 50.0 | cpu | 2 | 512 |"), "{md}");
+    // A file from before the runtime and latency columns: libtorch, no latency.
+    assert!(md.contains("| ours | Teacher (MiniLM-L6) | libtorch | 22.71 | 10.99 | 40.00 (min 39.00, max 42.00; 3 repeats) | 2,000 | 50.0 | cpu | 2 | 512 | — |"), "{md}");
     assert_eq!(t.to_csv().lines().count(), 6, "header + 3 paper + 2 ours");
 }
 
@@ -56,9 +57,51 @@ fn duplicate_model_is_an_error() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:4: conflicts with line 3 (same BilstmSoft, different values)",
+            "{}:4: conflicts with line 3 (same (BilstmSoft, Libtorch), different values)",
             path.display()
         )
+    );
+}
+
+/// A file with the runtime and latency columns: the student on libtorch and on tract.
+const WITH_LATENCY: &str = "\
+model,params,params_without_embeddings,device,threads,batch_size,sentences,seconds_median,seconds_min,seconds_max,repeats,runtime,latency_threads,latency_sentences,latency_p50_ms,latency_p95_ms,latency_p99_ms
+bilstm_soft,21056802,1056802,cpu,2,512,2000,0.5,0.45,0.6,3,libtorch,1,872,0.41,0.6,0.8
+bilstm_soft,21056802,1056802,cpu,1,512,2000,0.8,0.7,0.9,3,tract,1,872,0.2,0.3,0.5
+teacher,22713216,10994304,cpu,2,512,2000,40.0,39.0,42.0,3,libtorch,1,872,9.5,12.25,14.0
+";
+
+#[test]
+fn latency_columns_and_the_tract_row() {
+    let (_tmp, results) = copied_results();
+    std::fs::write(results.join("table2.csv"), WITH_LATENCY).unwrap();
+    let t = build(
+        &Results::load(&results).unwrap(),
+        &Published::embedded().unwrap(),
+    )
+    .unwrap();
+    // Ratios compare with the libtorch student.
+    assert!((t.our_ratios().unwrap().speedup - 80.0).abs() < 1e-9);
+    let md = t.to_markdown();
+    assert!(md.contains("| BiLSTM_SOFT | tract | 21.06 | 1.06 | 0.80 (min 0.70, max 0.90; 3 repeats) | 2,000 | 2500.0 | cpu | 1 | 512 | 0.200 / 0.300 / 0.500 |"), "{md}");
+    assert!(md.contains("| libtorch | 22.71 | 10.99 | 40.00 (min 39.00, max 42.00; 3 repeats) | 2,000 | 50.0 | cpu | 2 | 512 | 9.500 / 12.250 / 14.000 |"), "{md}");
+    let csv = t.to_csv();
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(",runtime,latency_p50_ms,latency_p95_ms,latency_p99_ms"));
+    assert!(csv.contains(",tract,0.2000,0.3000,0.5000"), "{csv}");
+    // Percentiles out of order are a bad row.
+    std::fs::write(
+        results.join("table2.csv"),
+        WITH_LATENCY.replace("0.2,0.3,0.5", "0.2,0.6,0.5"),
+    )
+    .unwrap();
+    let err = Results::load(&results).unwrap_err().to_string();
+    assert!(
+        err.contains("table2.csv:3:") && err.contains("latency_p50_ms <= latency_p95_ms"),
+        "{err}"
     );
 }
 

@@ -15,9 +15,11 @@ pub mod encoder;
 pub mod layer;
 pub mod model;
 pub mod pooler;
+pub mod pooling;
 
 pub use config::BertConfig;
 pub use model::{BertForSequenceClassification, BertInput, BertModel, BertModelOutput};
+pub use pooling::Pooling;
 
 use tch::{nn, Tensor};
 

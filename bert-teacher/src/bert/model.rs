@@ -5,6 +5,7 @@
 use super::embeddings::BertEmbeddings;
 use super::encoder::BertEncoder;
 use super::pooler::BertPooler;
+use super::pooling::{masked_mean, Pooling};
 use super::{BertConfig, Dense};
 use crate::error::{Result, TeacherError};
 use tch::{nn, nn::Module, Tensor};
@@ -119,13 +120,15 @@ impl BertModel {
 }
 
 /// BERT with a pooler and a linear classifier on the pooled [CLS] state, as HF's
-/// `BertForSequenceClassification` (`bert.*` + `classifier.*`).
+/// `BertForSequenceClassification` (`bert.*` + `classifier.*`), or on the masked mean of the
+/// last hidden states ([`Pooling::Mean`]; the pooler's weights are kept, unused).
 #[derive(Debug)]
 pub struct BertForSequenceClassification {
     bert: BertModel,
     classifier: Dense,
     dropout: f64,
     num_labels: usize,
+    pooling: Pooling,
 }
 
 impl BertForSequenceClassification {
@@ -141,7 +144,18 @@ impl BertForSequenceClassification {
             ),
             dropout: cfg.classifier_dropout_prob(),
             num_labels,
+            pooling: Pooling::Cls,
         }
+    }
+
+    /// The sentence representation the classifier reads.
+    pub fn pooling(&self) -> Pooling {
+        self.pooling
+    }
+
+    /// Sets the sentence representation the classifier reads.
+    pub fn set_pooling(&mut self, pooling: Pooling) {
+        self.pooling = pooling;
     }
 
     /// Number of output classes.
@@ -157,9 +171,12 @@ impl BertForSequenceClassification {
     /// Logits, `[batch_size, num_labels]`; `train` turns dropout on.
     pub fn forward_t(&self, input: &BertInput, train: bool) -> Result<Tensor> {
         let out = self.bert.forward_t(input, train)?;
-        let pooled = out.pooler_output.ok_or_else(|| {
-            TeacherError::InvalidArgument("classification model built without a pooler".into())
-        })?;
+        let pooled = match self.pooling {
+            Pooling::Cls => out.pooler_output.ok_or_else(|| {
+                TeacherError::InvalidArgument("classification model built without a pooler".into())
+            })?,
+            Pooling::Mean => masked_mean(&out.last_hidden_state, &input.attention_mask),
+        };
         Ok(self
             .classifier
             .forward(&pooled.dropout(self.dropout, train)))

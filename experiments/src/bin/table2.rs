@@ -1,13 +1,16 @@
 //! `table2`: the paper's Table 2 measured on this machine — parameter counts, and inference time
 //! of the teacher and the distilled student over all SST-2 training sentences at batch 512, with
-//! warm-up and repetitions (median reported). Writes `reports/results/table2.csv`.
+//! warm-up and repetitions (median reported); the student exported to ONNX and run by tract beside
+//! it; and each model's per-sentence latency at batch 1 on one thread over SST-2's dev sentences.
+//! Writes `reports/results/table2.csv`.
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use experiments::cli::{parse_device, DeviceArg};
+use experiments::latency::{latency, Latency, Subject};
 use experiments::models;
 use kd_core::data::{load_split, Example, Task};
-use reports::rows::SpeedRow;
+use reports::rows::{Runtime, SpeedRow};
 use reports::schema::Model;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -27,6 +30,13 @@ struct Args {
     /// fresh student of the default config (same size and speed).
     #[arg(long)]
     student: Option<PathBuf>,
+    /// The student exported by `export` (default: --student, exported into a temporary dir).
+    #[arg(long, value_name = "DIR")]
+    onnx: Option<PathBuf>,
+    /// Sentences of SST-2 dev timed one by one for the latency columns (default: all 872; 0:
+    /// no latency).
+    #[arg(long, value_name = "N")]
+    latency_sentences: Option<usize>,
     /// Inference batch size.
     #[arg(long, default_value_t = 512)]
     batch_size: usize,
@@ -95,25 +105,61 @@ fn run() -> Result<()> {
     let device = args.device.resolve()?;
     let device_name = if device.is_cuda() { "cuda" } else { "cpu" };
     let warm: Vec<Example> = sentences.iter().take(args.batch_size).cloned().collect();
-    let row =
-        |model: Model, params: usize, params_without_embeddings: usize, device: &str, t: Timing| {
-            SpeedRow {
-                model,
-                params: params as u64,
-                params_without_embeddings: params_without_embeddings as u64,
-                device: device.into(),
-                threads: threads.max(0) as usize,
-                batch_size: args.batch_size,
-                sentences: n,
-                seconds_median: t.median,
-                seconds_min: t.min,
-                seconds_max: t.max,
-                repeats: t.repeats,
-            }
-        };
+    let mut dev: Vec<Example> = load_split(Task::Sst2, &dir.join("dev.tsv"))?;
+    dev.truncate(args.latency_sentences.unwrap_or(dev.len()));
+    // Latency is a one-thread, CPU measurement whatever the throughput's settings.
+    let time_latency = |subject: &Subject, on_cpu: bool| -> Result<Option<Latency>> {
+        if dev.is_empty() || !on_cpu {
+            return Ok(None);
+        }
+        tch::set_num_threads(1);
+        let l = latency(subject, &dev, 20);
+        tch::set_num_threads(threads);
+        let l = l?;
+        eprintln!(
+            "[table2] {} latency: p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms over {} sentences",
+            subject.runtime(),
+            l.p50_ms,
+            l.p95_ms,
+            l.p99_ms,
+            l.sentences
+        );
+        Ok(Some(l))
+    };
+    let row = |model: Model,
+               runtime: Runtime,
+               params: usize,
+               params_without_embeddings: usize,
+               device: &str,
+               t: Timing,
+               l: Option<Latency>| {
+        SpeedRow {
+            model,
+            params: params as u64,
+            params_without_embeddings: params_without_embeddings as u64,
+            device: device.into(),
+            threads: if runtime == Runtime::Tract {
+                1
+            } else {
+                threads.max(0) as usize
+            },
+            batch_size: args.batch_size,
+            sentences: n,
+            seconds_median: t.median,
+            seconds_min: t.min,
+            seconds_max: t.max,
+            repeats: t.repeats,
+            runtime: Some(runtime),
+            latency_threads: l.as_ref().map(|_| 1),
+            latency_sentences: l.as_ref().map(|l| l.sentences),
+            latency_p50_ms: l.as_ref().map(|l| l.p50_ms),
+            latency_p95_ms: l.as_ref().map(|l| l.p95_ms),
+            latency_p99_ms: l.as_ref().map(|l| l.p99_ms),
+        }
+    };
     let mut rows = Vec::new();
 
-    let (student, _vs) = models::student(
+    let (student, vs) = models::student(
         args.student.as_deref(),
         &cfg.students.model,
         &sentences,
@@ -125,12 +171,51 @@ fn run() -> Result<()> {
         let _ = bilstm_student::predict(&student, &student_examples, args.batch_size)?;
         Ok(())
     })?;
+    let l = time_latency(&Subject::Student(&student), !device.is_cuda())?;
     rows.push(row(
         Model::BilstmSoft,
+        Runtime::Libtorch,
         student.param_count_with_embeddings(),
         student.param_count_without_embeddings(),
         device_name,
         timing,
+        l,
+    ));
+
+    // The same student exported to ONNX, on tract (CPU, one thread).
+    let tmp = tempfile::tempdir()?;
+    let onnx_dir = match (&args.onnx, &args.student) {
+        (Some(d), _) => d.clone(),
+        (None, student_dir) => {
+            let student_dir = match student_dir {
+                Some(d) => d.clone(),
+                None => {
+                    let d = tmp.path().join("student");
+                    student.save(&vs, &d)?;
+                    d
+                }
+            };
+            let out = tmp.path().join("onnx");
+            student_onnx::export(&student_dir, &out, None)?;
+            out
+        }
+    };
+    let onnx = student_onnx::OnnxStudent::load(&onnx_dir)?;
+    let subject = Subject::Onnx(&onnx);
+    subject.run(&sentences[..warm.len()], args.batch_size)?;
+    let timing = time_it(args.repeats, "bilstm_soft (tract)", || {
+        subject.run(&sentences, args.batch_size)?;
+        Ok(())
+    })?;
+    let l = time_latency(&subject, true)?;
+    rows.push(row(
+        Model::BilstmSoft,
+        Runtime::Tract,
+        onnx.manifest().architecture.params,
+        onnx.manifest().architecture.params_without_embeddings,
+        "cpu",
+        timing,
+        l,
     ));
 
     let teacher = models::teacher(args.teacher.as_deref(), &cfg.paths.teacher_init, 2, device)?;
@@ -140,18 +225,21 @@ fn run() -> Result<()> {
         teacher.predict_logits(&sentences, args.batch_size, false)?;
         Ok(())
     })?;
+    let l = time_latency(&Subject::Teacher(&teacher), !device.is_cuda())?;
     rows.push(row(
         Model::Teacher,
+        Runtime::Libtorch,
         teacher.param_count(false),
         teacher.param_count(true),
         device_name,
         timing,
+        l,
     ));
     experiments::results::write_csv(&args.out, &rows)?;
     for r in &rows {
         eprintln!(
-            "[table2] {:<12} {:>11} params ({:>10} without embeddings)  {:>8.2} s median over {} on {} ({} threads)",
-            r.model.id(), r.params, r.params_without_embeddings, r.seconds_median, r.repeats, r.device, r.threads
+            "[table2] {:<12} {:<8} {:>11} params ({:>10} without embeddings)  {:>8.2} s median over {} on {} ({} threads)",
+            r.model.id(), r.runtime().id(), r.params, r.params_without_embeddings, r.seconds_median, r.repeats, r.device, r.threads
         );
     }
     eprintln!("[table2] wrote {}", args.out.display());

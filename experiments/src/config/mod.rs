@@ -5,15 +5,18 @@
 
 pub mod layered;
 pub mod students;
+pub mod teachers;
 
 use anyhow::{bail, Context, Result};
 use bert_teacher::FineTuneConfig;
+use indexmap::IndexMap;
 use kd_core::augment::AugmentConfig;
 use kd_core::data::Task;
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};
 pub use students::{DataSource, StudentRun, StudentsConfig, TargetKind, VariantConfig};
+pub use teachers::{TeacherSource, TeacherSpec, TeacherVariantConfig};
 
 /// The whole experiment: data, teacher, transfer set, students.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,8 +39,13 @@ pub struct ExperimentConfig {
     /// Where the pre-trained pieces live.
     #[serde(default)]
     pub paths: PathsConfig,
-    /// Teacher fine-tuning and labelling.
+    /// Teacher fine-tuning and labelling: the teacher named `teacher`, and the settings every
+    /// teacher variant starts from.
     pub teacher: TeacherStageConfig,
+    /// Named teacher variants (see [`teachers`]): other fine-tunes, a fine-tune's epoch
+    /// checkpoints, ensembles, directories made elsewhere.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub teachers: IndexMap<String, TeacherVariantConfig>,
     /// Transfer-set augmentation (§3.2); a student variant may override it.
     pub augment: AugmentConfig,
     /// The students: shared model and training settings and the named variants.
@@ -222,6 +230,11 @@ impl ExperimentConfig {
     /// Checks everything serde cannot and returns the student runs (variant × seed), in config
     /// order. Every problem is reported, one line each, naming its key.
     pub fn resolve(&self) -> Result<Vec<StudentRun>> {
+        Ok(self.resolve_all()?.students)
+    }
+
+    /// [`ExperimentConfig::resolve`] with the run's teachers.
+    pub fn resolve_all(&self) -> Result<Resolved> {
         let mut problems = Vec::new();
         if self.name.is_empty() || self.name.contains(['/', '\\']) {
             problems.push(format!(
@@ -258,14 +271,31 @@ impl ExperimentConfig {
                 ));
             }
         }
-        let runs = self
-            .students
-            .resolve(self.task, self.seed, &self.augment, &mut problems);
+        let teachers = teachers::resolve(
+            &self.teacher.fine_tune,
+            self.seed,
+            &self.teachers,
+            self.task,
+            &mut problems,
+        );
+        let names: Vec<&str> = teachers.iter().map(|t| t.name.as_str()).collect();
+        let students =
+            self.students
+                .resolve(self.task, self.seed, &self.augment, &names, &mut problems);
         if !problems.is_empty() {
             bail!("{}", problems.join("\n"));
         }
-        Ok(runs)
+        Ok(Resolved { teachers, students })
     }
+}
+
+/// A checked config's teachers and student runs.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The teachers, `teacher` first, every ensemble after its members.
+    pub teachers: Vec<TeacherSpec>,
+    /// The student runs (variant × seed), in config order.
+    pub students: Vec<StudentRun>,
 }
 
 /// The value at `path` in nested YAML mappings.

@@ -43,6 +43,10 @@ pub struct StudentsConfig {
     /// Student seeds of every variant without its own (default: `[seed]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds: Option<Vec<u64>>,
+    /// The teacher students learn from unless their variant names one (default: `teacher`);
+    /// for teacher-free variants, the one their fidelity is measured against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<String>,
     /// The variant every Δ in the report is measured against (default: the first
     /// `data: train`, `targets: gold` variant, else the first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +76,9 @@ pub struct VariantConfig {
     /// Its seeds (default: `students.seeds`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds: Option<Vec<u64>>,
+    /// Its teacher (default: `students.teacher`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher: Option<String>,
     /// Keys of `students.train` it changes.
     #[serde(default, skip_serializing_if = "Mapping::is_empty")]
     pub train: Mapping,
@@ -103,6 +110,9 @@ pub struct StudentRun {
     pub train: TrainConfig,
     /// The transfer set's augmentation (`data: transfer`).
     pub augment: Option<AugmentConfig>,
+    /// The teacher whose logits it learns from (teacher-free targets: the one its fidelity is
+    /// measured against).
+    pub teacher: ModelName,
 }
 
 impl StudentsConfig {
@@ -119,12 +129,22 @@ impl StudentsConfig {
             .unwrap_or_default()
     }
 
-    /// Resolves every variant × seed, pushing one line per problem.
+    /// The teacher a variant learns from: its own, else `students.teacher`, else `teacher`.
+    pub fn teacher_of<'a>(&'a self, v: &'a VariantConfig) -> &'a str {
+        v.teacher
+            .as_deref()
+            .or(self.teacher.as_deref())
+            .unwrap_or(super::teachers::DEFAULT_TEACHER)
+    }
+
+    /// Resolves every variant × seed, pushing one line per problem; `teachers` are the run's
+    /// teachers' names.
     pub fn resolve(
         &self,
         task: Task,
         seed: u64,
         augment: &AugmentConfig,
+        teachers: &[&str],
         problems: &mut Vec<String>,
     ) -> Vec<StudentRun> {
         let mut runs = Vec::new();
@@ -138,6 +158,18 @@ impl StudentsConfig {
                 ));
             }
         }
+        let known = |key: String, name: &str, problems: &mut Vec<String>| {
+            // An empty list: the teachers did not resolve, and said why.
+            if !teachers.is_empty() && !teachers.contains(&name) {
+                problems.push(format!(
+                    "{key}: no teacher named `{name}` (teachers: {})",
+                    teachers.join(", ")
+                ));
+            }
+        };
+        if let Some(t) = &self.teacher {
+            known("students.teacher".into(), t, problems);
+        }
         let shared_train = serde_yaml::to_value(&self.train).unwrap_or(Value::Null);
         let shared_model = serde_yaml::to_value(&self.model).unwrap_or(Value::Null);
         let shared_augment = serde_yaml::to_value(augment).unwrap_or(Value::Null);
@@ -145,6 +177,10 @@ impl StudentsConfig {
             let key = format!("students.variants.{name}");
             let before = problems.len();
             let variant = variant_name(&key, name, problems);
+            if let Some(t) = &v.teacher {
+                known(format!("{key}.teacher"), t, problems);
+            }
+            let teacher = ModelName::new(self.teacher_of(v)).ok();
             check_combination(&key, v, problems);
             let model: Option<StudentConfig> =
                 overlay(&shared_model, &v.model, &key, "model", problems);
@@ -167,7 +203,9 @@ impl StudentsConfig {
             if problems.len() > before {
                 continue;
             }
-            let (Some(variant), Some(model), Some(train)) = (variant, model, train) else {
+            let (Some(variant), Some(model), Some(train), Some(teacher)) =
+                (variant, model, train, teacher)
+            else {
                 continue;
             };
             for &s in &seeds {
@@ -183,6 +221,7 @@ impl StudentsConfig {
                     model: model.clone(),
                     train: t,
                     augment: aug.clone(),
+                    teacher: teacher.clone(),
                 });
             }
         }
@@ -195,7 +234,9 @@ fn variant_name(key: &str, name: &str, problems: &mut Vec<String>) -> Option<Mod
     match ModelName::new(name) {
         Ok(n) if !n.is_teacher() => Some(n),
         Ok(_) => {
-            problems.push(format!("{key}: the name `teacher` is taken by the teacher"));
+            problems.push(format!(
+                "{key}: the names `teacher` and `teacher_<...>` are taken by the teachers"
+            ));
             None
         }
         Err(e) => {

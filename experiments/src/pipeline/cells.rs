@@ -28,7 +28,7 @@
 //! waiting for chunks other processes hold instead of leaving them.
 
 use super::{Plan, Run};
-use crate::config::{DataSource, ExperimentConfig};
+use crate::config::{DataSource, ExperimentConfig, TeacherSource};
 use crate::logln;
 use crate::models::student_examples;
 use crate::stages::labels::{Held, Labelled, Labeller};
@@ -46,17 +46,21 @@ use std::time::{Duration, Instant};
 /// What a cell does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellKind {
-    /// Fine-tune the teacher.
-    Teacher,
+    /// Fine-tune teacher `teacher` (an index into [`Plan::teachers`]).
+    Teacher {
+        /// The teacher.
+        teacher: usize,
+    },
     /// Build transfer set `set` (an index into [`Plan::transfers`]).
     Transfer {
         /// The set.
         set: usize,
     },
-    /// One labelling worker of transfer set `set`.
+    /// One labelling worker of labelled set `labels` (an index into [`Plan::labels`]); an
+    /// ensemble's set has one cell, which averages its members' sets.
     Labels {
-        /// The set.
-        set: usize,
+        /// The labelled set.
+        labels: usize,
         /// This worker's number, from 0.
         shard: usize,
         /// Workers per set (`teacher.label_shards`).
@@ -75,7 +79,7 @@ impl CellKind {
     /// The short kind: `teacher`, `transfer`, `labels`, `student` or `evaluate`.
     pub fn label(&self) -> &'static str {
         match self {
-            CellKind::Teacher => "teacher",
+            CellKind::Teacher { .. } => "teacher",
             CellKind::Transfer { .. } => "transfer",
             CellKind::Labels { .. } => "labels",
             CellKind::Student { .. } => "student",
@@ -110,11 +114,16 @@ impl Cell {
 /// The cells of `plan`, in the order they run (see the module docs). Their number follows from
 /// the config alone, whatever the store holds.
 pub fn cells(plan: &Plan, cfg: &ExperimentConfig, out_dir: &Path) -> Vec<Cell> {
-    let mut cells = vec![Cell {
-        kind: CellKind::Teacher,
-        name: "teacher".into(),
-        dir: plan.teacher.dir.clone(),
-    }];
+    let mut cells = Vec::new();
+    for (teacher, t) in plan.teachers.iter().enumerate() {
+        if let (true, Some(stage)) = (t.is_fine_tune(), &t.stage) {
+            cells.push(Cell {
+                kind: CellKind::Teacher { teacher },
+                name: t.spec.name.to_string(),
+                dir: stage.dir.clone(),
+            });
+        }
+    }
     for (set, t) in plan.transfers.iter().enumerate() {
         cells.push(Cell {
             kind: CellKind::Transfer { set },
@@ -122,13 +131,38 @@ pub fn cells(plan: &Plan, cfg: &ExperimentConfig, out_dir: &Path) -> Vec<Cell> {
             dir: t.transfer.dir.clone(),
         });
     }
-    let shards = cfg.teacher.label_shards.max(1);
-    for (set, t) in plan.transfers.iter().enumerate() {
+    // One teacher (every config before teachers were data): the names they always had.
+    let by = |t: usize| {
+        if plan.teachers.len() == 1 {
+            String::new()
+        } else {
+            format!(" by {}", plan.teachers[t].spec.name)
+        }
+    };
+    for (labels, l) in plan.labels.iter().enumerate() {
+        let ensemble = matches!(
+            plan.teachers[l.teacher].spec.source,
+            TeacherSource::Ensemble(_)
+        );
+        let shards = if ensemble {
+            1
+        } else {
+            cfg.teacher.label_shards.max(1)
+        };
         for shard in 0..shards {
             cells.push(Cell {
-                kind: CellKind::Labels { set, shard, shards },
-                name: format!("set {set}, shard {}/{shards}", shard + 1),
-                dir: t.labels.dir.clone(),
+                kind: CellKind::Labels {
+                    labels,
+                    shard,
+                    shards,
+                },
+                name: format!(
+                    "set {}{}, shard {}/{shards}",
+                    l.set,
+                    by(l.teacher),
+                    shard + 1
+                ),
+                dir: l.stage.dir.clone(),
             });
         }
     }
@@ -150,7 +184,8 @@ pub fn cells(plan: &Plan, cfg: &ExperimentConfig, out_dir: &Path) -> Vec<Cell> {
 /// A stage a cell needs finished before it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
-    Teacher,
+    /// The fine-tune stage of teacher `t` (an epoch checkpoint's: its parent's).
+    Teacher(usize),
     Transfer(usize),
     Labels(usize),
     Student(usize),
@@ -199,8 +234,8 @@ pub struct Exec<'a> {
     /// The run's cells.
     pub cells: Vec<Cell>,
     serial: bool,
-    teacher: RefCell<Option<Rc<Teacher>>>,
-    teacher_summary: Option<TrainSummary>,
+    teachers: RefCell<Vec<Option<Rc<Teacher>>>>,
+    teacher_summaries: Vec<Option<TrainSummary>>,
     transfer_sizes: Vec<Option<usize>>,
     labelled: Vec<Option<Labelled>>,
     students: Vec<Option<TrainSummary>>,
@@ -215,10 +250,10 @@ impl<'a> Exec<'a> {
             plan,
             cells: cells(plan, &run.spec.cfg, &run.spec.out_dir),
             serial,
-            teacher: RefCell::new(None),
-            teacher_summary: None,
+            teachers: RefCell::new(vec![None; plan.teachers.len()]),
+            teacher_summaries: vec![None; plan.teachers.len()],
             transfer_sizes: vec![None; plan.transfers.len()],
-            labelled: (0..plan.transfers.len()).map(|_| None).collect(),
+            labelled: (0..plan.labels.len()).map(|_| None).collect(),
             students: vec![None; plan.students.len()],
             dev: None,
         }
@@ -236,12 +271,12 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
-    fn labeller(&self, set: usize) -> Labeller<'_> {
+    fn labeller(&self, labels: usize) -> Labeller<'_> {
         let cfg = &self.run.spec.cfg;
-        let t = &self.plan.transfers[set];
+        let l = &self.plan.labels[labels];
         Labeller {
-            stage: &t.labels,
-            transfer: &t.transfer,
+            stage: &l.stage,
+            transfer: &self.plan.transfers[l.set].transfer,
             batch_size: cfg.teacher.label_batch_size,
             chunk_size: cfg.teacher.label_chunk_size,
             classes: cfg.task.num_classes(),
@@ -250,44 +285,83 @@ impl<'a> Exec<'a> {
         }
     }
 
-    /// The fine-tuned teacher, loaded on first use.
-    fn teacher(&self) -> Result<Rc<Teacher>> {
-        if let Some(t) = self.teacher.borrow().as_ref() {
-            return Ok(t.clone());
+    /// Teacher `t` (a fine-tune, an epoch checkpoint or a directory), loaded on first use.
+    pub(super) fn teacher(&self, t: usize) -> Result<Rc<Teacher>> {
+        if let Some(model) = self.teachers.borrow()[t].as_ref() {
+            return Ok(model.clone());
         }
-        let dir = &self.plan.teacher.dir;
-        let t =
-            Rc::new(Teacher::load(dir, self.run.spec.device).with_context(|| {
-                format!("loading the fine-tuned teacher from {}", dir.display())
-            })?);
-        *self.teacher.borrow_mut() = Some(t.clone());
-        Ok(t)
+        let plan = &self.plan.teachers[t];
+        let device = self.run.spec.device;
+        let loaded = match (&plan.spec.source, &plan.stage, &plan.dir) {
+            (TeacherSource::Epoch { epoch, .. }, Some(stage), _) => {
+                Teacher::load_at_epoch(&stage.dir, *epoch, device)
+            }
+            (TeacherSource::FineTune(_), Some(stage), _) => Teacher::load(&stage.dir, device),
+            (TeacherSource::Dir(_), _, Some(dir)) => Teacher::load(dir, device),
+            _ => bail!(
+                "{}: an ensemble has no model of its own (its logits are its members' mean)",
+                plan.spec.name
+            ),
+        };
+        let model = Rc::new(loaded.with_context(|| format!("loading {}", plan.spec.name))?);
+        self.teachers.borrow_mut()[t] = Some(model.clone());
+        Ok(model)
+    }
+
+    /// The fine-tune stages teacher `t`'s logits come from: its own or its parent's; for an
+    /// ensemble, its members'; none for a directory.
+    fn teacher_needs(&self, t: usize) -> Vec<Need> {
+        let plan = &self.plan.teachers[t];
+        match &plan.spec.source {
+            TeacherSource::FineTune(_) => vec![Need::Teacher(t)],
+            TeacherSource::Epoch { of, .. } => vec![Need::Teacher(*of)],
+            TeacherSource::Dir(_) => Vec::new(),
+            TeacherSource::Ensemble(members) => members
+                .iter()
+                .flat_map(|&m| self.teacher_needs(m))
+                .collect(),
+        }
     }
 
     /// The stages cell `k` reads.
     fn needs(&self, k: usize) -> Vec<Need> {
         match self.cells[k].kind {
-            CellKind::Teacher | CellKind::Transfer { .. } => Vec::new(),
-            CellKind::Labels { set, .. } => vec![Need::Teacher, Need::Transfer(set)],
-            CellKind::Student { index } => self.student_sets(index).map(Need::Labels).collect(),
-            CellKind::Evaluate => std::iter::once(Need::Teacher)
+            CellKind::Teacher { .. } | CellKind::Transfer { .. } => Vec::new(),
+            CellKind::Labels { labels, .. } => {
+                let l = &self.plan.labels[labels];
+                match &self.plan.teachers[l.teacher].spec.source {
+                    TeacherSource::Ensemble(members) => members
+                        .iter()
+                        .filter_map(|&m| self.labels_index(m, l.set))
+                        .map(Need::Labels)
+                        .collect(),
+                    _ => {
+                        let mut needs = self.teacher_needs(l.teacher);
+                        needs.push(Need::Transfer(l.set));
+                        needs
+                    }
+                }
+            }
+            CellKind::Student { index } => self.plan.students[index]
+                .labels
+                .map(Need::Labels)
+                .into_iter()
+                .collect(),
+            CellKind::Evaluate => (0..self.plan.teachers.len())
+                .flat_map(|t| self.teacher_needs(t))
                 .chain((0..self.plan.transfers.len()).map(Need::Transfer))
-                .chain((0..self.plan.transfers.len()).map(Need::Labels))
+                .chain((0..self.plan.labels.len()).map(Need::Labels))
                 .chain((0..self.plan.students.len()).map(Need::Student))
                 .collect(),
         }
     }
 
-    /// The labelled sets student `index` trains from: its transfer set (`data: transfer`), or
-    /// the shared set whose originals give teacher targets (`data: train`, teacher targets).
-    fn student_sets(&self, index: usize) -> impl Iterator<Item = usize> {
-        let sp = &self.plan.students[index];
-        let set = match sp.run.data {
-            DataSource::Transfer => sp.transfer,
-            DataSource::Train if sp.run.targets.needs_teacher() => self.plan.base,
-            DataSource::Train => None,
-        };
-        set.into_iter()
+    /// Index into [`Plan::labels`] of teacher `t`'s set `set`.
+    fn labels_index(&self, t: usize, set: usize) -> Option<usize> {
+        self.plan
+            .labels
+            .iter()
+            .position(|l| l.teacher == t && l.set == set)
     }
 
     /// The first need of cell `k` that the store does not meet. A labelled set whose chunks
@@ -300,20 +374,37 @@ impl<'a> Exec<'a> {
         };
         for need in self.needs(k) {
             let (stage, what, cells): (&Stage, String, Vec<usize>) = match need {
-                Need::Teacher => (
-                    &self.plan.teacher,
-                    "the teacher".into(),
-                    cells_of(&|c| *c == CellKind::Teacher),
+                Need::Teacher(t) => (
+                    self.plan
+                        .teacher_stage(t)
+                        .context("a teacher without a fine-tune stage")?,
+                    if self.plan.teachers.len() == 1 {
+                        "the teacher".into()
+                    } else {
+                        format!("the teacher {}", self.plan.teachers[t].spec.name)
+                    },
+                    cells_of(&|c| *c == CellKind::Teacher { teacher: t }),
                 ),
                 Need::Transfer(s) => (
                     &self.plan.transfers[s].transfer,
                     format!("transfer set {s}"),
                     cells_of(&|c| *c == CellKind::Transfer { set: s }),
                 ),
-                Need::Labels(s) => (
-                    &self.plan.transfers[s].labels,
-                    format!("labels of transfer set {s}"),
-                    cells_of(&|c| matches!(c, CellKind::Labels { set, .. } if *set == s)),
+                Need::Labels(i) => (
+                    &self.plan.labels[i].stage,
+                    format!(
+                        "labels of transfer set {}{}",
+                        self.plan.labels[i].set,
+                        if self.plan.teachers.len() == 1 {
+                            String::new()
+                        } else {
+                            format!(
+                                " by {}",
+                                self.plan.teachers[self.plan.labels[i].teacher].spec.name
+                            )
+                        }
+                    ),
+                    cells_of(&|c| matches!(c, CellKind::Labels { labels, .. } if *labels == i)),
                 ),
                 Need::Student(i) => {
                     let r = &self.plan.students[i].run;
@@ -327,8 +418,12 @@ impl<'a> Exec<'a> {
             if stage.is_done() {
                 continue;
             }
-            if let Need::Labels(s) = need {
-                if self.labeller(s).join_if_complete()?.is_some() {
+            if let Need::Labels(i) = need {
+                let ensemble = matches!(
+                    self.plan.teachers[self.plan.labels[i].teacher].spec.source,
+                    TeacherSource::Ensemble(_)
+                );
+                if !ensemble && self.labeller(i).join_if_complete()?.is_some() {
                     continue;
                 }
             }
@@ -391,9 +486,20 @@ impl<'a> Exec<'a> {
         let run = self.run;
         let (cfg, device, log) = (&run.spec.cfg, run.spec.device, &run.log);
         match self.cells[k].kind {
-            CellKind::Teacher => {
-                let s = stages::teacher::run(&self.plan.teacher, cfg, &run.data, device, log)?;
-                self.teacher_summary = Some(s);
+            CellKind::Teacher { teacher } => {
+                let t = &self.plan.teachers[teacher];
+                let (TeacherSource::FineTune(fine_tune), Some(stage)) = (&t.spec.source, &t.stage)
+                else {
+                    bail!("{}: not a fine-tuned teacher", t.spec.name);
+                };
+                let who = stages::teacher::Who {
+                    name: t.spec.name.as_str(),
+                    init: &cfg.paths.teacher_init,
+                    fine_tune,
+                    classes: cfg.task.num_classes(),
+                };
+                let s = stages::teacher::run(stage, &who, &run.data, device, log)?;
+                self.teacher_summaries[teacher] = Some(s);
             }
             CellKind::Transfer { set } => {
                 let t = &self.plan.transfers[set];
@@ -407,13 +513,25 @@ impl<'a> Exec<'a> {
                 )?;
                 self.transfer_sizes[set] = Some(s.total);
             }
-            CellKind::Labels { set, .. } => {
-                let labeller = self.labeller(set);
-                let teacher = || self.teacher();
-                if self.serial {
-                    stages::labels::run(&labeller, &teacher)?;
+            CellKind::Labels { labels, .. } => {
+                let l = &self.plan.labels[labels];
+                if let TeacherSource::Ensemble(members) = &self.plan.teachers[l.teacher].spec.source
+                {
+                    let stages: Vec<&Stage> = members
+                        .iter()
+                        .filter_map(|&m| self.labels_index(m, l.set))
+                        .map(|i| &self.plan.labels[i].stage)
+                        .collect();
+                    let classes = cfg.task.num_classes();
+                    stages::labels::average(&l.stage, &stages, classes, device, log)?;
                 } else {
-                    labeller.run(&teacher, Held::Skip)?;
+                    let labeller = self.labeller(labels);
+                    let teacher = || self.teacher(l.teacher);
+                    if self.serial {
+                        stages::labels::run(&labeller, &teacher)?;
+                    } else {
+                        labeller.run(&teacher, Held::Skip)?;
+                    }
                 }
             }
             CellKind::Student { index } => {
@@ -425,12 +543,12 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
-    /// Reads labelled set `set` once.
-    fn load_labelled(&mut self, set: usize) -> Result<()> {
-        if self.labelled[set].is_none() {
+    /// Reads labelled set `labels` once.
+    fn load_labelled(&mut self, labels: usize) -> Result<()> {
+        if self.labelled[labels].is_none() {
             let classes = self.run.spec.cfg.task.num_classes();
-            self.labelled[set] = Some(stages::labels::read(
-                &self.plan.transfers[set].labels,
+            self.labelled[labels] = Some(stages::labels::read(
+                &self.plan.labels[labels].stage,
                 classes,
             )?);
         }
@@ -438,19 +556,19 @@ impl<'a> Exec<'a> {
     }
 
     fn student(&mut self, index: usize) -> Result<TrainSummary> {
-        for set in self.student_sets(index).collect::<Vec<_>>() {
-            self.load_labelled(set)?;
+        if let Some(labels) = self.plan.students[index].labels {
+            self.load_labelled(labels)?;
         }
         if self.dev.is_none() {
             self.dev = Some(student_examples(&self.run.data.selection_dev().examples));
         }
         let (run, plan) = (self.run, self.plan);
         let sp = &plan.students[index];
-        let labelled = |set: Option<usize>| set.and_then(|s| self.labelled[s].as_ref());
+        let labelled = sp.labels.and_then(|l| self.labelled[l].as_ref());
         let sources = Sources {
             train: &run.data.train,
-            transfer: labelled(sp.transfer),
-            base: labelled(plan.base),
+            transfer: labelled.filter(|_| sp.run.data == DataSource::Transfer),
+            base: labelled.filter(|_| sp.run.data == DataSource::Train),
         };
         let train = stages::student::training_examples(&sp.run, &sources)?;
         logln!(
@@ -482,7 +600,23 @@ impl<'a> Exec<'a> {
                 }),
             }
         }
-        let teacher_summary = done(&plan.teacher, self.teacher_summary.clone())?;
+        let mut teachers: Vec<Option<TrainSummary>> = Vec::new();
+        for (t, tp) in plan.teachers.iter().enumerate() {
+            let summary =
+                match (&tp.spec.source, &tp.stage) {
+                    (TeacherSource::FineTune(_), Some(stage)) => {
+                        Some(done(stage, self.teacher_summaries[t].clone())?)
+                    }
+                    (TeacherSource::Epoch { of, epoch }, Some(stage)) => {
+                        let parent = done(stage, self.teacher_summaries[*of].clone())?;
+                        Some(at_epoch(&parent, *epoch).with_context(|| {
+                            format!("{}: {}", tp.spec.name, stage.dir.display())
+                        })?)
+                    }
+                    _ => None,
+                };
+            teachers.push(summary);
+        }
         let mut summaries = Vec::new();
         for (sp, s) in plan.students.iter().zip(&self.students) {
             summaries.push(done(&sp.stage, s.clone())?);
@@ -496,10 +630,29 @@ impl<'a> Exec<'a> {
             });
             sizes.push(done(&t.transfer, cached)?.total);
         }
-        let teacher = self.teacher()?;
+        let load = |t: usize| self.teacher(t);
         self.run
-            .evaluate(plan, &teacher, &teacher_summary, &summaries, &sizes)
+            .evaluate(plan, &load, &teachers, &summaries, &sizes)
     }
+}
+
+/// A fine-tune's record as it stood after `epoch`: its first `epoch` epochs, that epoch as the
+/// kept one (an epoch-checkpoint teacher's record).
+fn at_epoch(parent: &TrainSummary, epoch: usize) -> Result<TrainSummary> {
+    let Some(last) = parent.history.get(epoch.wrapping_sub(1)) else {
+        bail!(
+            "the fine-tune recorded {} epoch(s), not epoch {epoch}",
+            parent.history.len()
+        );
+    };
+    let history = parent.history[..epoch].to_vec();
+    Ok(TrainSummary {
+        best_epoch: epoch,
+        best_dev_accuracy: last.dev_accuracy,
+        seconds: history.iter().map(|e| e.seconds).sum(),
+        history,
+        train_examples: parent.train_examples,
+    })
 }
 
 #[cfg(test)]
@@ -557,6 +710,11 @@ mod tests {
         f(&exec, &plan)
     }
 
+    /// The default teacher's fine-tune stage.
+    fn teacher(plan: &Plan) -> &Stage {
+        plan.teacher_stage(0).unwrap()
+    }
+
     fn kinds(cells: &[Cell]) -> Vec<CellKind> {
         cells.iter().map(|c| c.kind).collect()
     }
@@ -568,9 +726,9 @@ mod tests {
             for need in exec.needs(k) {
                 let producers: Vec<usize> = (0..exec.cells.len())
                     .filter(|&i| match (need, exec.cells[i].kind) {
-                        (Need::Teacher, CellKind::Teacher) => true,
+                        (Need::Teacher(t), CellKind::Teacher { teacher }) => t == teacher,
                         (Need::Transfer(s), CellKind::Transfer { set }) => s == set,
-                        (Need::Labels(s), CellKind::Labels { set, .. }) => s == set,
+                        (Need::Labels(l), CellKind::Labels { labels, .. }) => l == labels,
                         (Need::Student(s), CellKind::Student { index }) => s == index,
                         _ => false,
                     })
@@ -593,10 +751,10 @@ mod tests {
             assert_eq!(
                 kinds(&exec.cells),
                 [
-                    Teacher,
+                    Teacher { teacher: 0 },
                     Transfer { set: 0 },
                     Labels {
-                        set: 0,
+                        labels: 0,
                         shard: 0,
                         shards: 1
                     },
@@ -615,15 +773,12 @@ mod tests {
             assert_eq!(
                 lines,
                 [
-                    format!("0\tteacher\tteacher\t{}", d(&plan.teacher)),
+                    format!("0\tteacher\tteacher\t{}", d(teacher(plan))),
                     format!(
                         "1\ttransfer\tset 0 (n_iter 6)\t{}",
                         d(&plan.transfers[0].transfer)
                     ),
-                    format!(
-                        "2\tlabels\tset 0, shard 1/1\t{}",
-                        d(&plan.transfers[0].labels)
-                    ),
+                    format!("2\tlabels\tset 0, shard 1/1\t{}", d(&plan.labels[0].stage)),
                     format!("3\tstudent\tbilstm seed 0\t{}", d(&plan.students[0].stage)),
                     format!(
                         "4\tstudent\tbilstm_soft seed 0\t{}",
@@ -645,12 +800,12 @@ mod tests {
                 assert_eq!(
                     k[2 + shard],
                     CellKind::Labels {
-                        set: 0,
+                        labels: 0,
                         shard,
                         shards: 3
                     }
                 );
-                assert_eq!(exec.cells[2 + shard].dir, plan.transfers[0].labels.dir);
+                assert_eq!(exec.cells[2 + shard].dir, plan.labels[0].stage.dir);
             }
             assert_eq!(exec.cells[3].name, "set 0, shard 2/3");
             assert_eq!(k[7], CellKind::Evaluate);
@@ -668,7 +823,7 @@ mod tests {
             assert!(sets >= 2, "the grid has an n_iter-2 set too");
             let k = kinds(&exec.cells);
             assert_eq!(k.len(), 1 + sets + 2 * sets + plan.students.len() + 1);
-            assert_eq!(k[0], CellKind::Teacher);
+            assert_eq!(k[0], CellKind::Teacher { teacher: 0 });
             for (s, kind) in k[1..=sets].iter().enumerate() {
                 assert_eq!(*kind, CellKind::Transfer { set: s });
             }
@@ -695,8 +850,8 @@ mod tests {
                 seconds: 1.0,
                 train_examples: 0,
             };
-            plan.teacher.lock(|_| {}).unwrap();
-            plan.teacher.finish(&summary, tch::Device::Cpu).unwrap();
+            teacher(plan).lock(|_| {}).unwrap();
+            teacher(plan).finish(&summary, tch::Device::Cpu).unwrap();
             let t = &plan.transfers[0];
             t.transfer.lock(|_| {}).unwrap();
             let s = TransferSummary {
@@ -705,7 +860,7 @@ mod tests {
                 seconds: 1.0,
             };
             t.transfer.finish(&s, tch::Device::Cpu).unwrap();
-            std::fs::create_dir_all(t.labels.dir.join("chunks")).unwrap();
+            std::fs::create_dir_all(plan.labels[0].stage.dir.join("chunks")).unwrap();
         });
         let after = with_exec(&spec, |exec, _| exec.cells.clone());
         assert_eq!(before, after);
@@ -716,7 +871,7 @@ mod tests {
         let fx = Fixture::new();
         let spec = fx.spec("sst2.yaml", false, "");
         with_exec(&spec, |exec, plan| {
-            let labels = &plan.transfers[0].labels;
+            let labels = &plan.labels[0].stage;
             // bilstm_soft (cell 4) reads the labelled set.
             let m = exec.missing(4).unwrap().unwrap();
             assert_eq!(m.dir, labels.dir);
@@ -737,10 +892,10 @@ mod tests {
                 exec.await_needs(k, None).unwrap();
             }
             // Labelling needs the teacher, then the transfer set; the evaluation the teacher first.
-            assert_eq!(exec.missing(2).unwrap().unwrap().dir, plan.teacher.dir);
-            assert_eq!(exec.missing(5).unwrap().unwrap().dir, plan.teacher.dir);
-            plan.teacher.lock(|_| {}).unwrap();
-            plan.teacher.finish(&0u32, tch::Device::Cpu).unwrap();
+            assert_eq!(exec.missing(2).unwrap().unwrap().dir, teacher(plan).dir);
+            assert_eq!(exec.missing(5).unwrap().unwrap().dir, teacher(plan).dir);
+            teacher(plan).lock(|_| {}).unwrap();
+            teacher(plan).finish(&0u32, tch::Device::Cpu).unwrap();
             let m = exec.missing(2).unwrap().unwrap();
             assert_eq!(m.dir, plan.transfers[0].transfer.dir);
             assert_eq!(m.what, "transfer set 0");

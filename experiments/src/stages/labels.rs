@@ -278,6 +278,75 @@ pub fn run(
     }
 }
 
+/// An ensemble teacher's labelled set: its members' finished labelled sets of the same transfer
+/// set, their logits averaged (summed in member order, then divided), written as a labelling
+/// stage is (`transfer.tsv`, `transfer.parquet`, `done.json`) under the stage's exclusive lock.
+pub fn average(
+    stage: &Stage,
+    members: &[&Stage],
+    classes: usize,
+    device: tch::Device,
+    log: &RunLog,
+) -> Result<LabelsSummary> {
+    let _lock = stage.lock(|m| logln!(log, "labels: {m}"))?;
+    if let Some(done) = stage.done::<LabelsSummary>()? {
+        logln!(log, "labels: cached ({} examples)", done.examples);
+        return Ok(done);
+    }
+    let t = Instant::now();
+    let mut sets = Vec::new();
+    for m in members {
+        sets.push(read(m, classes)?);
+    }
+    let first = &sets[0];
+    let mut sum = first.logits.clone();
+    for (m, set) in members.iter().zip(&sets).skip(1) {
+        let same = set.examples.len() == first.examples.len()
+            && set
+                .examples
+                .iter()
+                .zip(&first.examples)
+                .all(|(a, b)| a.orig_id == b.orig_id && a.aug == b.aug && a.text_a == b.text_a);
+        if !same {
+            bail!(
+                "{}: its examples differ from {}'s: ensemble members must label one transfer set",
+                m.dir.display(),
+                members[0].dir.display()
+            );
+        }
+        for (a, v) in sum.iter_mut().zip(&set.logits) {
+            *a += v;
+        }
+    }
+    let n = sets.len() as f32;
+    let logits: Vec<f32> = sum.into_iter().map(|v| v / n).collect();
+    write_transfer_set(
+        &stage.dir.join("transfer.tsv"),
+        &first.examples,
+        Some((&logits, classes)),
+    )?;
+    write_transfer_parquet(
+        &stage.dir.join(PARQUET_FILE),
+        &first.examples,
+        &logits,
+        classes,
+    )?;
+    let seconds = secs(t);
+    let summary = LabelsSummary {
+        examples: first.examples.len(),
+        seconds,
+        examples_per_sec: first.examples.len() as f64 / seconds.max(1e-9),
+    };
+    stage.finish(&summary, device)?;
+    logln!(
+        log,
+        "labels: the mean of {} teachers' logits on {} examples",
+        members.len(),
+        summary.examples
+    );
+    Ok(summary)
+}
+
 /// Reads a finished labelling stage's set, checking its width against the task: from
 /// `transfer.parquet`, or from `transfer.tsv` in a stage made before the Parquet file existed.
 pub fn read(stage: &Stage, classes: usize) -> Result<Labelled> {

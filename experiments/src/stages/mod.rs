@@ -1,5 +1,6 @@
 //! The stage bodies the pipeline runs, one file each: [`teacher`] fine-tuning, the [`transfer`]
-//! set, its [`labels`], the [`student`]s, and the [`evaluate`] step. Each stage takes its lock,
+//! set, its [`labels`], the [`student`]s, each teacher's [`predictions`] on the evaluation
+//! splits, and the [`evaluate`] step. Each stage takes its lock,
 //! returns its cached summary when `done.json` is there, else does (or resumes) its work inside
 //! its store directory and finishes it. (The labelling stage is shared by any number of workers
 //! at once, each labelling the chunks it claims; see [`labels`].)
@@ -9,6 +10,7 @@
 
 pub mod evaluate;
 pub mod labels;
+pub mod predictions;
 pub mod student;
 pub mod teacher;
 pub mod transfer;
@@ -25,6 +27,8 @@ pub const TRANSFER_VERSION: u32 = 1;
 pub const LABELS_VERSION: u32 = 1;
 /// Version of the student training stage's code (targets assembly included).
 pub const STUDENT_VERSION: u32 = 1;
+/// Version of the teachers' predictions stage's code (logits on the dev and test splits).
+pub const PREDICTIONS_VERSION: u32 = 1;
 
 /// Summary a finished training stage leaves in `done.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,27 +2,41 @@
 //! (resuming an interrupted fine-tune).
 
 use super::{secs, TrainSummary};
-use crate::config::ExperimentConfig;
 use crate::data::TaskData;
 use crate::log::RunLog;
 use crate::logln;
 use crate::store::Stage;
 use anyhow::Result;
+use bert_teacher::FineTuneConfig;
+use std::path::Path;
 use std::time::Instant;
 
-/// Fine-tunes (or returns the cached) teacher in `stage`.
+/// Which teacher a fine-tune stage makes.
+pub struct Who<'a> {
+    /// Its name (`teacher`, `teacher_<...>`), for the log.
+    pub name: &'a str,
+    /// The pre-trained checkpoint it starts from.
+    pub init: &'a Path,
+    /// Its settings (seed included).
+    pub fine_tune: &'a FineTuneConfig,
+    /// The task's classes.
+    pub classes: usize,
+}
+
+/// Fine-tunes (or returns the cached) teacher `who` in `stage`.
 pub fn run(
     stage: &Stage,
-    cfg: &ExperimentConfig,
+    who: &Who,
     data: &TaskData,
     device: tch::Device,
     log: &RunLog,
 ) -> Result<TrainSummary> {
-    let _lock = stage.lock(|m| logln!(log, "teacher: {m}"))?;
+    let name = who.name;
+    let _lock = stage.lock(|m| logln!(log, "{name}: {m}"))?;
     if let Some(done) = stage.done::<TrainSummary>()? {
         logln!(
             log,
-            "teacher: cached in {} (dev acc {:.2})",
+            "{name}: cached in {} (dev acc {:.2})",
             stage.dir.display(),
             100.0 * done.best_dev_accuracy
         );
@@ -30,19 +44,19 @@ pub fn run(
     }
     logln!(
         log,
-        "teacher: fine-tuning {} on {} examples -> {}",
-        cfg.paths.teacher_init.display(),
+        "{name}: fine-tuning {} on {} examples -> {}",
+        who.init.display(),
         data.train.len(),
         stage.dir.display()
     );
     let t = Instant::now();
     let out = bert_teacher::fine_tune_on(
         device,
-        &cfg.paths.teacher_init,
+        who.init,
         &data.train,
         &data.selection_dev().examples,
-        cfg.task.num_classes(),
-        &cfg.teacher.fine_tune,
+        who.classes,
+        who.fine_tune,
         &stage.dir,
     )?;
     let summary = TrainSummary {
@@ -55,7 +69,7 @@ pub fn run(
     stage.finish(&summary, device)?;
     logln!(
         log,
-        "teacher: best dev acc {:.2} at epoch {} ({:.0} s)",
+        "{name}: best dev acc {:.2} at epoch {} ({:.0} s)",
         100.0 * summary.best_dev_accuracy,
         summary.best_epoch,
         summary.seconds

@@ -125,17 +125,89 @@ pub fn paired_bootstrap(
         .map(|_| (0..n).map(|_| k[rng.gen_range(0..n)]).sum())
         .collect();
     sums.sort_unstable();
-    let alpha = 1.0 - cfg.level;
-    let b = cfg.resamples as f64;
-    // 1 − 0.95 is 0.05000000000000004 in f64: without the slack, ⌈B·a/2⌉ would be 251, not 250.
-    let order = |q: f64| (((b * q) - 1e-9).ceil() as usize).clamp(1, cfg.resamples) - 1;
+    let (low, high) = percentile_positions(cfg);
     Ok(PairedCi {
         diff,
-        low: sums[order(alpha / 2.0)] as f64 * scale,
-        high: sums[order(1.0 - alpha / 2.0)] as f64 * scale,
+        low: sums[low] as f64 * scale,
+        high: sums[high] as f64 * scale,
         seeds,
         examples: n,
         resamples: cfg.resamples,
         level: cfg.level,
     })
+}
+
+/// The bootstrap of a contrast Σ_m w_m · acc_m between several models (a factorial's main
+/// effect or interaction; one model with weight 1 gives the CI of its own accuracy). Each
+/// model's score on example i is its correctness averaged over *its own* seeds, so models with
+/// different seed sets combine; the contrast on example i is Σ_m w_m · score_m(i), and the
+/// resampling is [`paired_bootstrap`]'s (n draws per resample from a ChaCha8 seeded with
+/// [`BootstrapConfig::seed`], percentile interval). For two models with the same seeds and
+/// weights +1, −1 it is [`paired_bootstrap`]'s difference. `seeds` in the result is the union of
+/// the models' seeds.
+pub fn contrast_bootstrap(
+    terms: &[(&Correctness, f64)],
+    cfg: &BootstrapConfig,
+) -> std::result::Result<PairedCi, String> {
+    if cfg.resamples == 0 || !(cfg.level > 0.0 && cfg.level < 1.0) {
+        return Err(format!(
+            "bootstrap needs resamples > 0 and 0 < level < 1, got {} and {}",
+            cfg.resamples, cfg.level
+        ));
+    }
+    let Some(n) = terms
+        .iter()
+        .find_map(|(c, _)| c.values().next().map(Vec::len))
+    else {
+        return Err("no model of the contrast has predictions".into());
+    };
+    if n == 0 {
+        return Err("no examples".into());
+    }
+    let mut c = vec![0f64; n];
+    let mut seeds = std::collections::BTreeSet::new();
+    for (model, w) in terms {
+        if model.is_empty() {
+            return Err("a model of the contrast has no seed".into());
+        }
+        let per = w / model.len() as f64;
+        for (s, v) in model.iter() {
+            if v.len() != n {
+                return Err(format!("seed {s}: {} predictions, expected {n}", v.len()));
+            }
+            seeds.insert(*s);
+            for (ci, &ok) in c.iter_mut().zip(v) {
+                if ok {
+                    *ci += per;
+                }
+            }
+        }
+    }
+    let scale = 100.0 / n as f64;
+    let diff = c.iter().sum::<f64>() * scale;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut sums: Vec<f64> = (0..cfg.resamples)
+        .map(|_| (0..n).map(|_| c[rng.gen_range(0..n)]).sum::<f64>() * scale)
+        .collect();
+    sums.sort_unstable_by(f64::total_cmp);
+    let (low, high) = percentile_positions(cfg);
+    Ok(PairedCi {
+        diff,
+        low: sums[low],
+        high: sums[high],
+        seeds: seeds.into_iter().collect(),
+        examples: n,
+        resamples: cfg.resamples,
+        level: cfg.level,
+    })
+}
+
+/// 0-based positions of the percentile interval's ends among the sorted resamples: the
+/// ⌈B·a/2⌉-th and ⌈B·(1 − a/2)⌉-th smallest (1-based), a = 1 − level.
+fn percentile_positions(cfg: &BootstrapConfig) -> (usize, usize) {
+    let alpha = 1.0 - cfg.level;
+    let b = cfg.resamples as f64;
+    // 1 − 0.95 is 0.05000000000000004 in f64: without the slack, ⌈B·a/2⌉ would be 251, not 250.
+    let order = |q: f64| (((b * q) - 1e-9).ceil() as usize).clamp(1, cfg.resamples) - 1;
+    (order(alpha / 2.0), order(1.0 - alpha / 2.0))
 }

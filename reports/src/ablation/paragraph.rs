@@ -1,11 +1,15 @@
 //! The paragraph of REPORT.md that says what an ablation grid shows, generated from its numbers:
 //! which ingredient of BiLSTM_SOFT (distillation without augmentation, augmentation without a
-//! teacher, augmentation with the teacher's argmax) reaches its gain, by the paired-bootstrap
-//! CIs. Nothing here is a fixed conclusion: every verdict is a comparison of the intervals.
+//! teacher, augmentation with the teacher's argmax) reaches its gain, on two measures — dev
+//! accuracy and agreement with the teacher on the unlabelled test split. Every sentence is a
+//! verdict of [`super::verdict`]'s rule table (better, worse, equivalent within ±δ, not shown
+//! either way); "alone carries" and shares of the gain appear only where the verdicts allow them,
+//! and comparisons on which the two measures disagree are named.
 
 use super::bootstrap::{BootstrapConfig, PairedCi};
 use super::run::AblationRun;
-use super::table::{bootstrap_between, AblationRow, AblationTable};
+use super::table::{compare, AblationRow, AblationTable, Comparison, Measure};
+use super::verdict::{Verdict, VerdictConfig};
 use crate::error::Result;
 use crate::load::VariantRow;
 use crate::schema::{DataSource, Model, ModelName, Objective, SoftKind, Targets};
@@ -45,14 +49,6 @@ fn is_full(v: &VariantRow) -> bool {
         && v.alpha == 0.0
 }
 
-fn verdict(ci: &PairedCi) -> &'static str {
-    match (ci.low > 0.0, ci.high < 0.0) {
-        (true, _) => "a gain beyond dev-sample noise",
-        (_, true) => "a loss beyond dev-sample noise",
-        _ => "within dev-sample noise",
-    }
-}
-
 fn join_labels(labels: &[String]) -> String {
     match labels {
         [] => String::new(),
@@ -65,7 +61,8 @@ fn pct(level: f64) -> String {
     format!("{:.0}%", level * 100.0)
 }
 
-/// The paragraph for `table` (built from `run`).
+/// The paragraph for `table` (built from `run`): every sentence a verdict of the rule table in
+/// [`super::verdict`], on each measure the run has (dev accuracy; test agreement).
 pub fn paragraph(
     run: &AblationRun,
     table: &AblationTable,
@@ -74,174 +71,264 @@ pub fn paragraph(
     let Some(base) = table.baseline() else {
         return Ok(String::new());
     };
-    let mut s = intro(table, &base.variant.model, cfg);
-    let Some((full, full_ci)) = full_soft(table) else {
+    let measures: Vec<Measure> = Measure::BOTH
+        .into_iter()
+        .filter(|m| *m == Measure::DevAccuracy || table.has_agreement)
+        .collect();
+    let mut s = intro(table, &base.variant.model, cfg, &measures);
+    let Some(full) = full_soft(table) else {
         s.push_str(
             "The grid has no BiLSTM_SOFT (transfer set, teacher logits, MSE, α = 0) with \
              predictions, so it cannot say which ingredient carries its gain.",
         );
         return Ok(s);
     };
+    let v = &table.verdicts;
+    let base_name = &base.variant.model;
+    let full_name = &full.variant.model;
+    let mut full_vs_base = Vec::new();
+    for &m in &measures {
+        full_vs_base.push(compare(run, m, full_name, base_name, cfg, v)?);
+    }
     s.push_str(&format!(
-        "BiLSTM_SOFT (`{}`) scores {:+.2} points {} ({}).",
-        full.variant.model,
-        full_ci.diff,
-        full_ci.format(),
-        verdict(full_ci)
+        "BiLSTM_SOFT (`{full_name}`) against the baseline: {}.",
+        on_measures(&measures, &full_vs_base)
     ));
-    let findings = Findings::of(run, table, (full, full_ci), cfg)?;
-    s.push_str(&findings.text);
-    s.push_str(&findings.conclusion(full_ci.low > 0.0));
+    let mut findings = Vec::new();
+    for ing in &INGREDIENTS {
+        let Some(row) = table
+            .rows
+            .iter()
+            .find(|r| !r.variant.baseline && (ing.matches)(&r.variant))
+        else {
+            continue;
+        };
+        let name = &row.variant.model;
+        let mut vs_base = Vec::new();
+        let mut vs_full = Vec::new();
+        for &m in &measures {
+            vs_base.push(compare(run, m, name, base_name, cfg, v)?);
+            vs_full.push(compare(run, m, name, full_name, cfg, v)?);
+        }
+        if vs_base.iter().all(Option::is_none) {
+            continue;
+        }
+        s.push_str(&format!(
+            " {} (`{name}`) against the baseline: {}; against BiLSTM_SOFT: {}.",
+            capitalise(ing.label),
+            on_measures(&measures, &vs_base),
+            on_measures(&measures, &vs_full)
+        ));
+        findings.push(Finding {
+            label: ing.label,
+            name: name.clone(),
+            vs_base,
+            vs_full,
+        });
+    }
+    for (i, &m) in measures.iter().enumerate() {
+        s.push_str(&conclusion(m, i, full_vs_base[i].as_ref(), &findings, v));
+    }
+    s.push_str(&disagreements(&measures, &full_vs_base, &findings));
+    let absent: Vec<String> = INGREDIENTS
+        .iter()
+        .filter(|ing| !findings.iter().any(|f| f.label == ing.label))
+        .map(|ing| ing.label.to_string())
+        .collect();
+    if !absent.is_empty() {
+        s.push_str(&format!(" Not in this grid (or not run): {}.", join_labels(&absent)));
+    }
     s.push_str(&overview(table));
     Ok(s)
 }
 
+/// One ingredient's comparisons, per measure (in the paragraph's measure order).
+struct Finding {
+    label: &'static str,
+    name: ModelName,
+    vs_base: Vec<Option<Comparison>>,
+    vs_full: Vec<Option<Comparison>>,
+}
+
+/// `dev accuracy +2.18 [+0.46, +3.90], better; test agreement ...`.
+fn on_measures(measures: &[Measure], cmps: &[Option<Comparison>]) -> String {
+    measures
+        .iter()
+        .zip(cmps)
+        .map(|(m, c)| match c {
+            Some(c) => format!("{} {}", m.label(), c.format()),
+            None => format!("{} not measured", m.label()),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn is(c: Option<&Comparison>, f: fn(&Verdict) -> bool) -> bool {
+    c.is_some_and(|c| f(&c.verdict))
+}
+
+/// The sentence that attributes (or declines to attribute) BiLSTM_SOFT's gain on measure `m`
+/// (index `i` into the findings' comparisons), by the rule table: "alone carries" needs *better*
+/// than the baseline and *equivalent* to BiLSTM_SOFT; "part of the gain" (with its share) needs
+/// *better* than the baseline and *worse* than BiLSTM_SOFT.
+fn conclusion(
+    m: Measure,
+    i: usize,
+    full: Option<&Comparison>,
+    findings: &[Finding],
+    v: &VerdictConfig,
+) -> String {
+    let Some(full) = full else {
+        return String::new();
+    };
+    let on = capitalise(&format!("on {}", m.label()));
+    if full.verdict != Verdict::Better {
+        return format!(
+            " {on}, BiLSTM_SOFT is not shown better than the baseline ({}), so no gain is \
+             attributed to an ingredient.",
+            full.verdict
+        );
+    }
+    let better = |f: &Finding| is(f.vs_base[i].as_ref(), |v| *v == Verdict::Better);
+    let carriers: Vec<String> = findings
+        .iter()
+        .filter(|f| better(f) && is(f.vs_full[i].as_ref(), |v| matches!(v, Verdict::Equivalent { .. })))
+        .map(|f| format!("{} (`{}`)", f.label, f.name))
+        .collect();
+    if !carriers.is_empty() {
+        return format!(
+            " {on}, {} alone {} the gain: better than the baseline and equivalent to \
+             BiLSTM_SOFT within ±{}.",
+            join_labels(&carriers),
+            if carriers.len() == 1 { "carries" } else { "each carry" },
+            v.margin
+        );
+    }
+    let partial: Vec<String> = findings
+        .iter()
+        .filter(|f| better(f) && is(f.vs_full[i].as_ref(), |v| *v == Verdict::Worse))
+        .map(|f| {
+            let share = f.vs_base[i].as_ref().map_or(0.0, |c| c.ci.diff) / full.ci.diff;
+            format!("{} (`{}`, {:.0}% of BiLSTM_SOFT's gain)", f.label, f.name, 100.0 * share)
+        })
+        .collect();
+    let undecided: Vec<String> = findings
+        .iter()
+        .filter(|f| better(f) && is(f.vs_full[i].as_ref(), |v| *v == Verdict::NotShown))
+        .map(|f| format!("{} (`{}`)", f.label, f.name))
+        .collect();
+    let mut s = String::new();
+    if !partial.is_empty() {
+        s.push_str(&format!(
+            " {on}, {} recover{} part of the gain but {} worse than BiLSTM_SOFT: the gain needs \
+             more than that ingredient.",
+            join_labels(&partial),
+            if partial.len() == 1 { "s" } else { "" },
+            if partial.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    if !undecided.is_empty() {
+        s.push_str(&format!(
+            " {on}, {} {} better than the baseline, but whether {} BiLSTM_SOFT is not shown \
+             either way: the data cannot attribute the gain to {}.",
+            join_labels(&undecided),
+            if undecided.len() == 1 { "is" } else { "are" },
+            if undecided.len() == 1 { "it matches" } else { "they match" },
+            if undecided.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    if s.is_empty() {
+        s = format!(
+            " {on}, no ingredient alone is shown better than the baseline: the gain comes from \
+             combining augmentation with the teacher's logits."
+        );
+    }
+    s
+}
+
+/// One sentence naming every comparison on which the two measures give different verdicts.
+fn disagreements(
+    measures: &[Measure],
+    full_vs_base: &[Option<Comparison>],
+    findings: &[Finding],
+) -> String {
+    if measures.len() < 2 {
+        return String::new();
+    }
+    let differ = |cmps: &[Option<Comparison>]| match (&cmps[0], &cmps[1]) {
+        (Some(a), Some(b)) if a.verdict.differs_from(&b.verdict) => {
+            Some(format!("{}: {}", a.verdict, b.verdict))
+        }
+        _ => None,
+    };
+    let mut items = Vec::new();
+    if let Some(d) = differ(full_vs_base) {
+        items.push(format!("BiLSTM_SOFT vs the baseline ({d})"));
+    }
+    for f in findings {
+        if let Some(d) = differ(&f.vs_base) {
+            items.push(format!("`{}` vs the baseline ({d})", f.name));
+        }
+        if let Some(d) = differ(&f.vs_full) {
+            items.push(format!("`{}` vs BiLSTM_SOFT ({d})", f.name));
+        }
+    }
+    if items.is_empty() {
+        return String::new();
+    }
+    format!(
+        " Dev accuracy and test agreement give different verdicts on {} (dev accuracy: test \
+         agreement).",
+        join_labels(&items)
+    )
+}
+
 /// What the grid is, what Δ means and at which level its CIs are.
-fn intro(table: &AblationTable, base_name: &ModelName, cfg: &BootstrapConfig) -> String {
+fn intro(
+    table: &AblationTable,
+    base_name: &ModelName,
+    cfg: &BootstrapConfig,
+    measures: &[Measure],
+) -> String {
     let seeds = table
         .rows
         .iter()
         .filter_map(|r| r.summary.map(|s| s.n))
         .max()
         .unwrap_or(0);
+    let on = if measures.len() == 2 {
+        format!(
+            "{} `{}` accuracy and agreement with the teacher on the unlabelled test split",
+            table.task.display(),
+            table.split.id()
+        )
+    } else {
+        format!("{} `{}` accuracy", table.task.display(), table.split.id())
+    };
     format!(
-        "**What the grid shows** (`{}`, {} `{}`, up to {seeds} seeds per variant; Δ is the \
-         paired difference to the baseline `{base_name}` over the seeds both have, with its {} \
-         bootstrap CI). ",
+        "**What the grid shows** (`{}`, {on}, up to {seeds} seeds per variant; each difference is \
+         paired, over the seeds both models have, with its {} bootstrap CI and a verdict: better \
+         or worse when that CI excludes 0, equivalent within ±{} when the 90% CI lies inside ±{} \
+         points, not shown either way otherwise; the baseline is `{base_name}`). ",
         table.name,
-        table.task.display(),
-        table.split.id(),
-        pct(cfg.level)
+        pct(cfg.level),
+        table.verdicts.margin,
+        table.verdicts.margin
     )
 }
 
-/// BiLSTM_SOFT's row and its CI against the baseline, if the grid has it and it was run.
-fn full_soft(table: &AblationTable) -> Option<(&AblationRow, &PairedCi)> {
+/// BiLSTM_SOFT's row, if the grid has it and it was run.
+fn full_soft(table: &AblationTable) -> Option<&AblationRow> {
     table
         .rows
         .iter()
         .find(|r| r.variant.model.role() == Some(Model::BilstmSoft))
         .or_else(|| table.rows.iter().find(|r| is_full(&r.variant)))
-        .filter(|r| !r.variant.baseline)
-        .and_then(|r| r.ci.as_ref().map(|ci| (r, ci)))
+        .filter(|r| !r.variant.baseline && r.ci.is_some())
 }
 
-/// What the grid says about each ingredient of BiLSTM_SOFT.
-#[derive(Default)]
-struct Findings {
-    /// One sentence per ingredient that was run.
-    text: String,
-    /// Ingredients that gain on the baseline and reach BiLSTM_SOFT within the CI.
-    carriers: Vec<String>,
-    /// Ingredients that gain on the baseline but stay below BiLSTM_SOFT.
-    partial: Vec<String>,
-    /// Ingredients without a variant, or whose variant was not run.
-    absent: Vec<String>,
-}
-
-impl Findings {
-    /// Compares each ingredient's variant with the baseline and with BiLSTM_SOFT (`full`).
-    fn of(
-        run: &AblationRun,
-        table: &AblationTable,
-        full: (&AblationRow, &PairedCi),
-        cfg: &BootstrapConfig,
-    ) -> Result<Findings> {
-        let mut f = Findings::default();
-        for ing in &INGREDIENTS {
-            let Some(row) = table
-                .rows
-                .iter()
-                .find(|r| !r.variant.baseline && (ing.matches)(&r.variant))
-            else {
-                f.absent.push(ing.label.to_string());
-                continue;
-            };
-            let Some(ci) = &row.ci else {
-                f.absent
-                    .push(format!("{} (`{}`, not run)", ing.label, row.variant.model));
-                continue;
-            };
-            let vs_full = bootstrap_between(run, &row.variant.model, &full.0.variant.model, cfg)?;
-            f.text.push_str(&ingredient_sentence(
-                ing.label,
-                &row.variant.model,
-                ci,
-                full.1,
-                vs_full.as_ref(),
-            ));
-            let gains = ci.low > 0.0;
-            let reaches_full = vs_full.as_ref().is_some_and(|c| c.high >= 0.0);
-            if gains && reaches_full {
-                f.carriers.push(ing.label.to_string());
-            } else if gains {
-                f.partial.push(ing.label.to_string());
-            }
-        }
-        Ok(f)
-    }
-
-    /// Which ingredient carries the gain (if BiLSTM_SOFT has one), then what the grid lacks.
-    fn conclusion(&self, full_gain: bool) -> String {
-        let mut s = if !full_gain {
-            " Since BiLSTM_SOFT's own difference is not a gain beyond noise, the grid attributes \
-             no gain to any ingredient."
-                .to_string()
-        } else if !self.carriers.is_empty() {
-            let verb = if self.carriers.len() == 1 {
-                "carries"
-            } else {
-                "each carry"
-            };
-            format!(
-                " {} alone {verb} the gain: not distinguishable from BiLSTM_SOFT within the CI.",
-                capitalise(&join_labels(&self.carriers))
-            )
-        } else if !self.partial.is_empty() {
-            format!(
-                " {} recover part of the gain but stay below BiLSTM_SOFT beyond noise: the gain \
-                 needs augmentation and the teacher's logits together.",
-                capitalise(&join_labels(&self.partial))
-            )
-        } else {
-            " No ingredient alone improves on the baseline beyond noise: the gain comes from \
-             combining augmentation with the teacher's logits."
-                .to_string()
-        };
-        if !self.absent.is_empty() {
-            s.push_str(&format!(" Not in this grid: {}.", join_labels(&self.absent)));
-        }
-        s
-    }
-}
-
-/// One ingredient's difference to the baseline, its share of BiLSTM_SOFT's gain (when there is
-/// one) and its difference to BiLSTM_SOFT (`vs_full`, when both were run).
-fn ingredient_sentence(
-    label: &str,
-    name: &ModelName,
-    ci: &PairedCi,
-    full_ci: &PairedCi,
-    vs_full: Option<&PairedCi>,
-) -> String {
-    let share = if full_ci.low > 0.0 {
-        format!(", {:.0}% of BiLSTM_SOFT's", 100.0 * ci.diff / full_ci.diff)
-    } else {
-        String::new()
-    };
-    let against = vs_full
-        .map(|c| format!("; against BiLSTM_SOFT {:+.2} {}", c.diff, c.format()))
-        .unwrap_or_default();
-    format!(
-        " {} (`{name}`): {:+.2} {} ({}{share}{against}).",
-        capitalise(label),
-        ci.diff,
-        ci.format(),
-        verdict(ci)
-    )
-}
-
-/// How many variants differ from the baseline beyond noise, and the best and worst of them.
+/// How many variants differ from the baseline on dev accuracy by the rule, and the best and
+/// worst of them.
 fn overview(table: &AblationTable) -> String {
     let others: Vec<(&AblationRow, &PairedCi)> = table
         .rows
@@ -255,8 +342,8 @@ fn overview(table: &AblationTable) -> String {
         return String::new();
     };
     format!(
-        " Over all {} variants, {beyond} differ from the baseline beyond noise; the best is \
-         `{}` ({:+.2}), the worst `{}` ({:+.2}).",
+        " Over all {} variants, {beyond} are better or worse than the baseline on dev accuracy; \
+         the highest is `{}` ({:+.2}), the lowest `{}` ({:+.2}).",
         others.len(),
         best.0.variant.model,
         best.1.diff,
@@ -265,7 +352,7 @@ fn overview(table: &AblationTable) -> String {
     )
 }
 
-fn capitalise(s: &str) -> String {
+pub(super) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),

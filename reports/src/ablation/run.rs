@@ -4,7 +4,10 @@
 
 use super::bootstrap::Correctness;
 use crate::error::{ReportError, Result};
-use crate::load::{read_lines_from, read_unique, DevPredictionRow, MetricRow, VariantRow};
+use crate::load::{
+    read_lines_from, read_optional, read_unique, DevPredictionRow, HistoryRow, MetricRow,
+    TeacherRow, VariantRow,
+};
 use crate::schema::{Metric, ModelName, Split, Task};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,14 @@ pub struct AblationRun {
     pub metrics: Vec<MetricRow>,
     /// Per model, per seed, whether each dev example of `split` was classified correctly.
     pub correct: BTreeMap<ModelName, Correctness>,
+    /// Per student variant, per seed, whether its prediction on each sentence of the test split
+    /// equals its teacher's ([`super::agreement`]); empty for runs without submission files.
+    pub agreement: BTreeMap<ModelName, Correctness>,
+    /// `teachers.csv`: how each teacher was made (empty for runs made before teachers were
+    /// data, whose one teacher is `teacher`).
+    pub teachers: Vec<TeacherRow>,
+    /// `history.csv`, when present: every model's per-epoch record.
+    pub history: Vec<HistoryRow>,
 }
 
 /// The sub-folders of `results` holding a `variants.csv`, sorted by name.
@@ -95,6 +106,8 @@ impl AblationRun {
         let files = (mpath.as_path(), ppath.as_path());
         check_accuracies_match(&metrics, &correct, split, files)?;
         check_predictions_have_accuracy(&lines, &metrics, split, files)?;
+        let agreement = super::agreement::read_agreement(dir, task, &variants)?;
+        check_agreement_matches(&metrics, &agreement, task, &mpath)?;
         Ok(AblationRun {
             name: dir
                 .file_name()
@@ -107,6 +120,9 @@ impl AblationRun {
             variants,
             metrics: metrics.into_iter().map(|(_, r)| r).collect(),
             correct,
+            agreement,
+            teachers: read_optional::<TeacherRow>(&dir.join("teachers.csv"))?.unwrap_or_default(),
+            history: read_optional::<HistoryRow>(&dir.join("history.csv"))?.unwrap_or_default(),
         })
     }
 }
@@ -271,6 +287,42 @@ fn check_predictions_have_accuracy(
                     "model `{model}` seed {seed} has predictions but no {} accuracy in {}",
                     split.id(),
                     mpath.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where `metrics.csv` has a `teacher_agreement` row on the test split for a (variant, seed),
+/// it must equal the agreement the submission files give (the run's and the report's
+/// measurements of one thing).
+fn check_agreement_matches(
+    metrics: &[(usize, MetricRow)],
+    agreement: &BTreeMap<ModelName, Correctness>,
+    task: Task,
+    mpath: &Path,
+) -> Result<()> {
+    let split = match task {
+        Task::Mnli => Split::TestMatched,
+        Task::Sst2 | Task::Qqp => Split::Test,
+    };
+    for (line, r) in metrics {
+        if r.metric != Metric::TeacherAgreement || r.split != split {
+            continue;
+        }
+        let Some(agree) = agreement.get(&r.model).and_then(|s| s.get(&r.seed)) else {
+            continue;
+        };
+        let ours = 100.0 * agree.iter().filter(|&&a| a).count() as f64 / agree.len().max(1) as f64;
+        if (ours - r.value).abs() > ACCURACY_TOLERANCE {
+            return Err(ReportError::parse(
+                mpath,
+                *line,
+                format!(
+                    "`{}` seed {}: teacher_agreement {} but its submission agrees with its \
+                     teacher's on {ours}%",
+                    r.model, r.seed, r.value
                 ),
             ));
         }

@@ -5,8 +5,10 @@
 pub mod ablation;
 pub mod bars;
 pub mod curves;
+pub mod dose;
 pub mod size_speed;
 pub mod softmax_t;
+pub mod teachers;
 
 use crate::error::{ReportError, Result};
 use crate::io::{atomic_write_bytes, commit_tmp, ensure_parent, tmp_path};

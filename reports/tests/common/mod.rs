@@ -45,6 +45,7 @@ pub fn render(results: &Path, out: &Path) -> reports::RunOutput {
         results: results.to_path_buf(),
         out: out.to_path_buf(),
         published: None,
+        verdicts: Default::default(),
     })
     .unwrap()
 }
