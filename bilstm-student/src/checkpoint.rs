@@ -4,7 +4,7 @@
 //! any point resumes from a consistent epoch boundary. `train_state.json` is written next to it
 //! as a readable copy; resume reads the copy inside `last.safetensors`.
 
-use crate::train::EpochRecord;
+use kd_core::record::EpochRecord;
 use kd_core::{KdError, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

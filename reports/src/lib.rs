@@ -36,5 +36,6 @@ render_only! {
     pub mod table2;
     mod render;
     mod tabular;
-    pub use render::{run, FigureStatus, RunArgs, RunOutput};
+    pub use figures::FigureStatus;
+    pub use render::{run, RunArgs, RunOutput};
 }

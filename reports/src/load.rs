@@ -187,8 +187,55 @@ fn read_softmax_t(path: &Path) -> Result<Option<Vec<LogitRow>>> {
     }
     let file = std::fs::File::open(path).map_err(|e| ReportError::io(path, e))?;
     let rows = read_lines_from::<LogitRow, _>(path, file)?;
-    crate::figures::softmax_t::check_logit_rows(path, &rows)?;
+    check_logit_rows(path, &rows)?;
     Ok(Some(rows.into_iter().map(|(_, r)| r).collect()))
+}
+
+/// Checks a `softmax_t.csv`: one sentence, classes 0..C−1 each exactly once, C ≥ 2.
+pub fn check_logit_rows(path: &Path, rows: &[(usize, LogitRow)]) -> Result<()> {
+    let Some((_, first)) = rows.first() else {
+        return Err(ReportError::parse(
+            path,
+            1,
+            "no rows (expected one row per class)",
+        ));
+    };
+    for (line, r) in rows {
+        if r.sentence != first.sentence {
+            return Err(ReportError::parse(
+                path,
+                *line,
+                "a second sentence; the file holds one",
+            ));
+        }
+        if r.class >= rows.len() {
+            return Err(ReportError::parse(
+                path,
+                *line,
+                format!(
+                    "class {} out of range for {} rows (classes are 0..{})",
+                    r.class,
+                    rows.len(),
+                    rows.len()
+                ),
+            ));
+        }
+        if rows.iter().filter(|(_, o)| o.class == r.class).count() > 1 {
+            return Err(ReportError::parse(
+                path,
+                *line,
+                format!("class {} appears twice", r.class),
+            ));
+        }
+    }
+    if rows.len() < 2 {
+        return Err(ReportError::parse(
+            path,
+            rows[0].0,
+            "one class only; softmax needs at least two",
+        ));
+    }
+    Ok(())
 }
 
 /// All result files found under one results directory. `None` = the file is absent.

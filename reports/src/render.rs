@@ -8,7 +8,7 @@ use crate::figures::bars::AccuracyBars;
 use crate::figures::curves::TrainingCurves;
 use crate::figures::size_speed::SizeSpeed;
 use crate::figures::softmax_t::SoftmaxTFigure;
-use crate::figures::{self, Figure};
+use crate::figures::{self, Figure, FigureStatus};
 use crate::io::atomic_write_bytes;
 use crate::load::{HistoryRow, Results};
 use crate::published::Published;
@@ -29,15 +29,6 @@ pub struct RunArgs {
     pub published: Option<PathBuf>,
     /// The verdicts' equivalence margin δ, in points ([`VerdictConfig`]).
     pub verdicts: VerdictConfig,
-}
-
-/// A figure and the files it was drawn from, or why it was not drawn.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FigureStatus {
-    /// Written: the PNG and SVG paths.
-    Drawn(Vec<PathBuf>),
-    /// Skipped: one line naming the missing input.
-    Skipped(String),
 }
 
 /// What [`run`] wrote.
@@ -71,7 +62,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutput> {
     let skipped = record_figures(&figs, &mut written);
 
     let ctx = ReportContext {
-        args,
+        out,
         results: &results,
         table1: &t1,
         table2: &t2,

@@ -3,20 +3,22 @@
 
 use crate::ablation::{AblationSection, EXAMPLE_FOLDER};
 use crate::figures::softmax_t::SoftmaxTFigure;
+use crate::figures::FigureStatus;
 use crate::load::Results;
 use crate::published::PAPER_URL;
 use crate::schema::{Metric, Model, Task};
 use crate::table1::{command_for, Table1};
 use crate::table2::Table2;
-use crate::render::{FigureStatus, RunArgs};
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::fmt::Write as _;
 
 /// Everything the report refers to.
 #[derive(Debug)]
 pub struct ReportContext<'a> {
-    /// The command-line arguments (quoted in the report).
-    pub args: &'a RunArgs,
+    /// The output directory (quoted in the report's command; the results directory is
+    /// `results.dir`).
+    pub out: &'a Path,
     /// The loaded results.
     pub results: &'a Results,
     /// Table 1.
@@ -132,8 +134,8 @@ pub fn render(ctx: &ReportContext<'_>) -> String {
     let mut s = String::new();
     let cmd = format!(
         "cargo run -p reports -- --results {} --out {}",
-        ctx.args.results.display(),
-        ctx.args.out.display()
+        ctx.results.dir.display(),
+        ctx.out.display()
     );
     intro(&mut s, ctx, &cmd);
     table1_section(&mut s, ctx);

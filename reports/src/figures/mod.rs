@@ -37,6 +37,15 @@ pub(crate) fn msg<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// A figure and the files it was drawn from, or why it was not drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FigureStatus {
+    /// Written: the PNG and SVG paths.
+    Drawn(Vec<PathBuf>),
+    /// Skipped: one line naming the missing input.
+    Skipped(String),
+}
+
 /// Registers the embedded font under [`FONT`] (normal and, by fallback, bold). Idempotent.
 pub fn register_fonts() -> Result<()> {
     static REGISTERED: OnceLock<std::result::Result<(), String>> = OnceLock::new();

@@ -7,11 +7,9 @@ use super::{
     category_labels, category_range, draw_mesh, draw_series_legend, lighten, msg, titled, truncate, Chart,
     x_categories, DrawResult, Figure, Frame, FONT,
 };
-use crate::error::{ReportError, Result};
-use crate::load::LogitRow;
+use crate::rows::LogitRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::Path;
 
 /// The temperatures shown.
 pub const TEMPERATURES: [f64; 5] = [0.5, 1.0, 2.0, 5.0, 10.0];
@@ -22,53 +20,6 @@ pub fn softmax_t(logits: &[f64], t: f64) -> Vec<f64> {
     let exps: Vec<f64> = logits.iter().map(|&z| ((z - max) / t).exp()).collect();
     let sum: f64 = exps.iter().sum();
     exps.into_iter().map(|e| e / sum).collect()
-}
-
-/// Checks a `softmax_t.csv`: one sentence, classes 0..C−1 each exactly once, C ≥ 2.
-pub fn check_logit_rows(path: &Path, rows: &[(usize, LogitRow)]) -> Result<()> {
-    let Some((_, first)) = rows.first() else {
-        return Err(ReportError::parse(
-            path,
-            1,
-            "no rows (expected one row per class)",
-        ));
-    };
-    for (line, r) in rows {
-        if r.sentence != first.sentence {
-            return Err(ReportError::parse(
-                path,
-                *line,
-                "a second sentence; the file holds one",
-            ));
-        }
-        if r.class >= rows.len() {
-            return Err(ReportError::parse(
-                path,
-                *line,
-                format!(
-                    "class {} out of range for {} rows (classes are 0..{})",
-                    r.class,
-                    rows.len(),
-                    rows.len()
-                ),
-            ));
-        }
-        if rows.iter().filter(|(_, o)| o.class == r.class).count() > 1 {
-            return Err(ReportError::parse(
-                path,
-                *line,
-                format!("class {} appears twice", r.class),
-            ));
-        }
-    }
-    if rows.len() < 2 {
-        return Err(ReportError::parse(
-            path,
-            rows[0].0,
-            "one class only; softmax needs at least two",
-        ));
-    }
-    Ok(())
 }
 
 /// The temperature figure.
@@ -83,7 +34,7 @@ pub struct SoftmaxTFigure {
 }
 
 impl SoftmaxTFigure {
-    /// From checked rows (see [`check_logit_rows`]), ordered by class.
+    /// From checked rows (see [`crate::load::check_logit_rows`]), ordered by class.
     pub fn new(rows: &[LogitRow]) -> SoftmaxTFigure {
         let mut rows: Vec<&LogitRow> = rows.iter().collect();
         rows.sort_by_key(|r| r.class);
