@@ -32,6 +32,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../configs/sst2-ablations-converged.yaml"),
     ),
     (
+        "sst2-ablations-converged-extras.yaml",
+        include_str!("../../configs/sst2-ablations-converged-extras.yaml"),
+    ),
+    (
         "sst2-dose.yaml",
         include_str!("../../configs/sst2-dose.yaml"),
     ),

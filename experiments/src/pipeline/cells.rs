@@ -982,9 +982,9 @@ mod tests {
             for need in exec.needs(k) {
                 for (i, c) in exec.cells.iter().enumerate() {
                     let produces = match (need, c.kind) {
-                        (Need::Teacher, CellKind::Teacher) => true,
+                        (Need::Teacher(t), CellKind::Teacher { teacher }) => t == teacher,
                         (Need::Transfer(s), CellKind::Transfer { set }) => s == set,
-                        (Need::Labels(s), CellKind::Labels { set, .. }) => s == set,
+                        (Need::Labels(l), CellKind::Labels { labels, .. }) => l == labels,
                         (Need::Student(s), CellKind::Student { index }) => s == index,
                         _ => false,
                     };
@@ -1017,7 +1017,7 @@ mod tests {
         let fx = Fixture::new();
         let spec = fx.spec("sst2.yaml", false, "");
         with_exec(&spec, |exec, plan| {
-            let labels = &plan.transfers[0].labels;
+            let labels = &plan.labels[0].stage;
             std::fs::create_dir_all(&labels.dir).unwrap();
             let cell = "cell 2 (labels set 0, shard 1/1)";
             crate::store::mark_failed(&labels.dir, cell, "out of memory").unwrap();
