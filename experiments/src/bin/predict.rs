@@ -39,7 +39,7 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Format::Tsv)]
     format: Format,
     /// Examples per forward pass [default: 256 for a student, 32 for the teacher]. Input is read
-    /// in blocks of 8 batches, so memory stays constant however long it is.
+    /// in blocks of 128 batches, so memory stays constant however long it is.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     batch_size: Option<u64>,
     /// Softmax temperature of the probabilities (T > 1 flattens them); the label is the argmax
