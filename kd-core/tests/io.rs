@@ -228,6 +228,7 @@ fn a_process_stopping_on_a_signal_removes_the_temporaries_it_writes() {
 
 /// The child half of [`a_process_stopping_on_a_signal_removes_the_temporaries_it_writes`]: a
 /// write is held mid-way (its temporary written) while the process abandons its temporaries.
+/// Its parent runs it: `cargo test -p kd-core --test io a_process_stopping_on_a_signal`.
 #[test]
 #[ignore = "run by a_process_stopping_on_a_signal_removes_the_temporaries_it_writes"]
 fn abandon_child() {

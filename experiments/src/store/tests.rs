@@ -445,6 +445,7 @@ fn two_hosts_racing_one_stage_never_mix_it() {
 
 /// The child of [`two_hosts_racing_one_stage_never_mix_it`]: builds the race stage (three
 /// files written slowly, each naming this host) unless it is finished, and prints what it did.
+/// Its parent runs it: `cargo test --workspace --lib two_hosts_racing_one_stage_never_mix_it`.
 #[test]
 #[ignore = "run by two_hosts_racing_one_stage_never_mix_it"]
 fn race_child() {
@@ -555,7 +556,8 @@ fn the_lock_check_tells_locks_that_reach_across_hosts_from_ones_that_do_not() {
     );
 }
 
-/// The child of [`the_lock_check_tells_locks_that_reach_across_hosts_from_ones_that_do_not`].
+/// The child of [`the_lock_check_tells_locks_that_reach_across_hosts_from_ones_that_do_not`],
+/// which runs it: `cargo test --workspace --lib the_lock_check_tells_locks`.
 #[test]
 #[ignore = "run by the_lock_check_tells_locks_that_reach_across_hosts_from_ones_that_do_not"]
 fn check_child() {
