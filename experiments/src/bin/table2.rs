@@ -2,7 +2,8 @@
 //! of the teacher and the distilled student over all SST-2 training sentences at batch 512, with
 //! warm-up and repetitions (median reported); the student exported to ONNX and run by tract beside
 //! it; and each model's per-sentence latency at batch 1 on one thread over SST-2's dev sentences.
-//! Writes `reports/results/table2.csv`.
+//! Writes `reports/results/table2.csv`, and beside it `table2.provenance.json` (the command,
+//! the git revision, the CPU, the libtorch version and threads).
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -236,13 +237,29 @@ fn run() -> Result<()> {
         l,
     ));
     experiments::results::write_csv(&args.out, &rows)?;
+    // What made these numbers: the command, the revision, the CPU (the student's speed moves
+    // with its SIMD extensions) and the libtorch threads of the throughput.
+    let provenance_path = args.out.with_extension("provenance.json");
+    let provenance = serde_json::json!({
+        "command": std::env::args().collect::<Vec<_>>(),
+        "provenance": experiments::store::Provenance::here(device),
+    });
+    kd_core::io::atomic_write_bytes(
+        &provenance_path,
+        format!("{}\n", serde_json::to_string_pretty(&provenance)?).as_bytes(),
+    )
+    .with_context(|| format!("writing {}", provenance_path.display()))?;
     for r in &rows {
         eprintln!(
             "[table2] {:<12} {:<8} {:>11} params ({:>10} without embeddings)  {:>8.2} s median over {} on {} ({} threads)",
             r.model.id(), r.runtime().id(), r.params, r.params_without_embeddings, r.seconds_median, r.repeats, r.device, r.threads
         );
     }
-    eprintln!("[table2] wrote {}", args.out.display());
+    eprintln!(
+        "[table2] wrote {} and {}",
+        args.out.display(),
+        provenance_path.display()
+    );
     Ok(())
 }
 
