@@ -246,6 +246,20 @@ fn conclusion(
     s
 }
 
+/// The two measures' verdicts on one comparison, each named.
+fn verdict_pair(dev: &Verdict, agreement: &Verdict) -> String {
+    format!("dev accuracy {dev}, test agreement {agreement}")
+}
+
+/// How many seeds the grid's variants have, as the intro says it.
+fn seeds_phrase(max_seeds: usize) -> String {
+    if max_seeds == 1 {
+        "1 seed per variant".into()
+    } else {
+        format!("up to {max_seeds} seeds per variant")
+    }
+}
+
 /// One sentence naming every comparison on which the two measures give different verdicts.
 fn disagreements(
     measures: &[Measure],
@@ -257,7 +271,7 @@ fn disagreements(
     }
     let differ = |cmps: &[Option<Comparison>]| match (&cmps[0], &cmps[1]) {
         (Some(a), Some(b)) if a.verdict.differs_from(&b.verdict) => {
-            Some(format!("{}: {}", a.verdict, b.verdict))
+            Some(verdict_pair(&a.verdict, &b.verdict))
         }
         _ => None,
     };
@@ -277,8 +291,7 @@ fn disagreements(
         return String::new();
     }
     format!(
-        " Dev accuracy and test agreement give different verdicts on {} (dev accuracy: test \
-         agreement).",
+        " Dev accuracy and test agreement give different verdicts on {}.",
         join_labels(&items)
     )
 }
@@ -305,8 +318,9 @@ fn intro(
     } else {
         format!("{} `{}` accuracy", table.task.display(), table.split.id())
     };
+    let seeds = seeds_phrase(seeds);
     format!(
-        "**What the grid shows** (`{}`, {on}, up to {seeds} seeds per variant; each difference is \
+        "**What the grid shows** (`{}`, {on}, {seeds}; each difference is \
          paired, over the seeds both models have, with its {} bootstrap CI and a verdict: better \
          or worse when that CI excludes 0, equivalent within ±{} when the 90% CI lies inside ±{} \
          points, not shown either way otherwise; the baseline is `{base_name}`). ",
@@ -342,9 +356,10 @@ fn overview(table: &AblationTable) -> String {
         return String::new();
     };
     format!(
-        " Over all {} variants, {beyond} are better or worse than the baseline on dev accuracy; \
+        " Over all {} variants, {beyond} {} better or worse than the baseline on dev accuracy; \
          the highest is `{}` ({:+.2}), the lowest `{}` ({:+.2}).",
         others.len(),
+        if beyond == 1 { "is" } else { "are" },
         best.0.variant.model,
         best.1.diff,
         worst.0.variant.model,
@@ -357,5 +372,20 @@ pub(super) fn capitalise(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_measure_s_verdict_is_named_and_one_seed_is_singular() {
+        assert_eq!(
+            verdict_pair(&Verdict::NotShown, &Verdict::Better),
+            "dev accuracy not shown either way, test agreement better"
+        );
+        assert_eq!(seeds_phrase(1), "1 seed per variant");
+        assert_eq!(seeds_phrase(3), "up to 3 seeds per variant");
     }
 }
