@@ -21,8 +21,11 @@ lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# OMP_WAIT_POLICY=PASSIVE: tests run two at a time, each with libtorch threads; on a 2-core
+# machine libgomp's spinning idle threads starve each other (one test file: 666 s spinning, 142 s
+# passive). It changes scheduling only, never a result.
 test: lint
-	$(CARGO) test --workspace
+	OMP_WAIT_POLICY=PASSIVE $(CARGO) test --workspace
 
 # Regenerates the PyTorch fixtures (needs the full torch: scripts/setup.sh --full). CI never runs this.
 fixtures:

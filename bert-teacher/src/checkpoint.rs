@@ -180,38 +180,30 @@ fn to_host_exact(path: &Path, name: &str, t: &Tensor) -> Result<HostTensor> {
 }
 
 /// `t`'s values as little-endian bytes on the host, in its dtype (f32, f64, i64, f16 or bf16;
-/// the 16-bit ones bit for bit).
+/// the 16-bit ones bit for bit). The bytes are the tensor's memory, copied once (not converted
+/// value by value, which an unoptimised test build does at a few MB/s): little-endian on every
+/// target libtorch ships for, as [`view_to_tensor`] assumes when it reads them back.
 fn host_tensor(t: &Tensor) -> Result<HostTensor> {
-    fn le<T: tch::kind::Element + Copy, const N: usize>(
-        flat: &Tensor,
-        bytes: fn(T) -> [u8; N],
-    ) -> Result<Vec<u8>> {
-        Ok(Vec::<T>::try_from(flat)?
-            .into_iter()
-            .flat_map(bytes)
-            .collect())
-    }
+    const _: () = assert!(
+        cfg!(target_endian = "little"),
+        "safetensors files are little-endian; this target is not"
+    );
     let t = t.to_device(Device::Cpu).contiguous();
     let shape = t.size().iter().map(|&d| d as usize).collect();
-    let flat = t.flatten(0, -1);
-    let (dtype, data) = match t.kind() {
-        Kind::Float => (Dtype::F32, le(&flat, f32::to_le_bytes)?),
-        Kind::Double => (Dtype::F64, le(&flat, f64::to_le_bytes)?),
-        Kind::Int64 => (Dtype::I64, le(&flat, i64::to_le_bytes)?),
-        Kind::Half => (
-            Dtype::F16,
-            le(&flat.f_view_dtype(Kind::Int16)?, i16::to_le_bytes)?,
-        ),
-        Kind::BFloat16 => (
-            Dtype::BF16,
-            le(&flat.f_view_dtype(Kind::Int16)?, i16::to_le_bytes)?,
-        ),
+    let dtype = match t.kind() {
+        Kind::Float => Dtype::F32,
+        Kind::Double => Dtype::F64,
+        Kind::Int64 => Dtype::I64,
+        Kind::Half => Dtype::F16,
+        Kind::BFloat16 => Dtype::BF16,
         kind => {
             return Err(TeacherError::InvalidArgument(format!(
                 "no safetensors layout for dtype {kind:?}"
             )))
         }
     };
+    let bytes = t.flatten(0, -1).f_view_dtype(Kind::Uint8)?;
+    let data = Vec::<u8>::try_from(&bytes)?;
     Ok(HostTensor { dtype, shape, data })
 }
 
@@ -326,7 +318,7 @@ pub fn write_f32(path: &Path, name: &str, shape: &[usize], values: &[f32]) -> Re
     let host = HostTensor {
         dtype: Dtype::F32,
         shape: shape.to_vec(),
-        data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        data: bytemuck::cast_slice::<f32, u8>(values).to_vec(),
     };
     let bytes = safetensors::tensor::serialize([(name, &host)], &None)
         .map_err(|e| TeacherError::checkpoint(path, format!("serialising: {e}")))?;
@@ -347,11 +339,8 @@ pub fn read_f32(path: &Path, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
             format!("tensor {name} has dtype {:?}, expected F32", view.dtype()),
         ));
     }
-    let values = view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let mut values = vec![0f32; view.data().len() / 4];
+    bytemuck::cast_slice_mut::<f32, u8>(&mut values).copy_from_slice(view.data());
     Ok((view.shape().to_vec(), values))
 }
 

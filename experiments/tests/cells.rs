@@ -68,15 +68,16 @@ fn three_workers_running_the_cells_match_a_serial_run() {
     // The serial run beside the workers (they idle while they wait for each other).
     let out = std::thread::scope(|s| {
         s.spawn(|| smoke("sst2", &serial, &store_s, &[]));
-        Command::new("bash")
+        let mut array = Command::new("bash");
+        array
             .arg(root().join("scripts/local-array.sh"))
             .arg("3")
             .args(&args)
             .current_dir(root())
             .env("KD_BIN", env!("CARGO_BIN_EXE_sst2"))
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap()
+            .env("RUST_BACKTRACE", "0");
+        passive_threads(&mut array);
+        array.output().unwrap()
     });
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "local-array.sh failed:\n{log}");

@@ -5,6 +5,7 @@
 
 use kd_core::{KdError, Result};
 use std::path::Path;
+use tch::Tensor;
 
 /// A row-major (C-order) `f32` matrix read from a `.npy` file.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,23 +64,35 @@ pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
             raw.len()
         ));
     }
-    let values: Vec<f32> = raw
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-        let (i, j) = if fortran {
-            (k % rows, k / rows)
-        } else {
-            (k / cols, k % cols)
-        };
-        return Err(format!(
-            "value at row {i}, column {j} is {}: vectors must be finite",
-            values[k]
-        ));
+    // One copy of the little-endian data (the header said `<f4`), not a conversion per value:
+    // the GloVe matrix is 20M values, which an unoptimised test build converts at a few MB/s.
+    const _: () = assert!(
+        cfg!(target_endian = "little"),
+        "npy `<f4` needs a little-endian host"
+    );
+    let mut values = vec![0f32; n];
+    bytemuck::cast_slice_mut::<f32, u8>(&mut values).copy_from_slice(raw);
+    // The finiteness check and the transposition run in libtorch, vectorised: per-value loops
+    // over the GloVe matrix's 20M values take seconds in an unoptimised (test) build.
+    let all = Tensor::from_slice(&values);
+    if all.isfinite().all().int64_value(&[]) == 0 {
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            let (i, j) = if fortran {
+                (k % rows, k / rows)
+            } else {
+                (k / cols, k % cols)
+            };
+            return Err(format!(
+                "value at row {i}, column {j} is {}: vectors must be finite",
+                values[k]
+            ));
+        }
     }
     let data = if fortran {
-        to_row_major(&values, rows, cols)
+        // Column-major: element (i, j) at j * rows + i; as a (cols, rows) matrix, transposed.
+        let dims = [cols, rows].map(|d| i64::try_from(d).unwrap_or(i64::MAX));
+        let row_major = all.view(dims).tr().contiguous().view([-1]);
+        Vec::<f32>::try_from(&row_major).map_err(|e| format!("transposing: {e}"))?
     } else {
         values
     };
@@ -158,18 +171,6 @@ fn parse_header(header: &str) -> std::result::Result<(bool, usize, usize), Strin
         ));
     }
     Ok((fortran, rows, cols))
-}
-
-/// Column-major `values` (element (i, j) at `j * rows + i`) in row-major order.
-fn to_row_major(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut data = vec![0f32; values.len()];
-    for j in 0..cols {
-        let col = &values[j * rows..(j + 1) * rows];
-        for (i, v) in col.iter().enumerate() {
-            data[i * cols + j] = *v;
-        }
-    }
-    data
 }
 
 /// At most the first 80 characters of `s`, for error messages about headers.
