@@ -5,7 +5,7 @@
 
 use kd_core::{KdError, Result};
 use std::path::Path;
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 /// A row-major (C-order) `f32` matrix read from a `.npy` file.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,18 +64,20 @@ pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
             raw.len()
         ));
     }
-    // One copy of the little-endian data (the header said `<f4`), not a conversion per value:
-    // the GloVe matrix is 20M values, which an unoptimised test build converts at a few MB/s.
+    // The data is copied once, into a tensor, and the finiteness check and the Fortran -> C
+    // transposition run in libtorch, vectorised: per-value loops over the GloVe matrix's 20M
+    // values take seconds in an unoptimised (test) build. The bytes are taken as they are: `<f4`
+    // is little-endian, and so is every target libtorch ships for.
     const _: () = assert!(
         cfg!(target_endian = "little"),
         "npy `<f4` needs a little-endian host"
     );
-    let mut values = vec![0f32; n];
-    bytemuck::cast_slice_mut::<f32, u8>(&mut values).copy_from_slice(raw);
-    // The finiteness check and the transposition run in libtorch, vectorised: per-value loops
-    // over the GloVe matrix's 20M values take seconds in an unoptimised (test) build.
-    let all = Tensor::from_slice(&values);
-    if all.isfinite().all().int64_value(&[]) == 0 {
+    let to_vec = |t: &Tensor| Vec::<f32>::try_from(t).map_err(|e| format!("reading the data: {e}"));
+    // n * 4 fits in usize (checked above), so n and its factors fit in i64.
+    let file_order = Tensor::f_from_data_size(raw, &[n as i64], Kind::Float)
+        .map_err(|e| format!("reading the data: {e}"))?;
+    if file_order.isfinite().all().int64_value(&[]) == 0 {
+        let values = to_vec(&file_order)?;
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
             let (i, j) = if fortran {
                 (k % rows, k / rows)
@@ -88,13 +90,17 @@ pub fn parse_npy_f32(bytes: &[u8]) -> std::result::Result<NpyMatrix, String> {
             ));
         }
     }
-    let data = if fortran {
-        // Column-major: element (i, j) at j * rows + i; as a (cols, rows) matrix, transposed.
-        let dims = [cols, rows].map(|d| i64::try_from(d).unwrap_or(i64::MAX));
-        let row_major = all.view(dims).tr().contiguous().view([-1]);
-        Vec::<f32>::try_from(&row_major).map_err(|e| format!("transposing: {e}"))?
+    let data = if fortran && n > 0 {
+        // Column-major: element (i, j) at j * rows + i, i.e. a (cols, rows) matrix, transposed.
+        to_vec(
+            &file_order
+                .view([-1, rows as i64])
+                .tr()
+                .contiguous()
+                .view([-1]),
+        )?
     } else {
-        values
+        to_vec(&file_order)?
     };
     Ok(NpyMatrix { rows, cols, data })
 }
