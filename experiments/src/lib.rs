@@ -11,6 +11,8 @@
 //! [`models`], [`results`], [`compare`], [`names`], [`log`]; [`latency`] (timing for `bench` and
 //! `table2`) uses [`models`]' types only. [`predict`] (the `predict` binary's library)
 //! sits beside [`pipeline`]: it loads models through [`stages`] and uses nothing above it.
+//! [`merge`] (the `merge-results` binary) adds student seeds trained elsewhere to a result folder,
+//! through [`results`] alone.
 
 pub mod cli;
 pub mod compare;
@@ -18,6 +20,7 @@ pub mod config;
 pub mod data;
 pub mod latency;
 pub mod log;
+pub mod merge;
 pub mod models;
 pub mod names;
 pub mod pipeline;

@@ -1,0 +1,808 @@
+//! Adding student seeds trained elsewhere to a run's result folder (the `merge-results` binary).
+//!
+//! A run's result folder (`runs/<task>/<config>`, or its published copy under `reports/results/`)
+//! is re-evaluated from the stage store; seeds trained on another machine, whose store this one
+//! does not have, can only join it as result rows. [`merge`] adds the student rows of a run
+//! folder `from` to a folder `into` of the same config, after checking that the two are the same
+//! experiment: the same variants, the same resolved config but for the student seeds, the same
+//! shared stages (teacher, transfer sets, labels: same keys, so the same settings), and the same
+//! teacher *outputs*: its decisions — metric rows, dev predictions, per-epoch dev accuracy, GLUE
+//! submission file — exactly, and its per-epoch training losses and logits within float rounding
+//! ([`TRAIN_LOSS_RTOL`], [`LOGIT_ATOL`]; the largest differences are reported and recorded), so
+//! that a teacher retrained on another CPU is accepted only where it reproduced up to the last
+//! digits of its floats. A student (variant, seed) already in `into` is
+//! refused. The merged folder is built beside `into` and swapped in by two renames, so a killed
+//! merge leaves either the old folder or the new one (the next call finishes an interrupted swap).
+
+use crate::results::{
+    git_rev, write_csv, DevPredictionRow, HistoryRow, LogitRow, MetricRow, TeacherRow, VariantRow,
+};
+use anyhow::{anyhow, bail, Context, Result};
+use reports::load::{read_rows, CsvRow};
+use reports::schema::ModelName;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// What [`merge`] added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// The student (variant, seed) pairs added, in `from`'s order.
+    pub students: Vec<(ModelName, u64)>,
+    /// Submission files copied.
+    pub submissions: usize,
+    /// How far the two folders' teachers differ where float rounding may show.
+    pub teacher_deviation: TeacherDeviation,
+}
+
+/// The largest differences between two folders' teachers in their continuous outputs (their
+/// decisions — metric rows, dev predictions, test submission — are compared exactly).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TeacherDeviation {
+    /// Largest relative difference of a per-epoch training loss.
+    pub train_loss_rel: f64,
+    /// Largest absolute difference of a logit in `softmax_t.csv`.
+    pub logit_abs: f64,
+}
+
+/// Per-epoch training losses of one teacher, retrained with the same settings on another CPU,
+/// differ by float rounding (~1e-8 relative seen between an AMD EPYC and a Xeon); more than this
+/// is another teacher.
+pub const TRAIN_LOSS_RTOL: f64 = 1e-5;
+
+/// The same for the teacher's logits: a thousandth of a logit is far below what could change a
+/// student's targets (the students' logit MSE to the teacher is ~2).
+pub const LOGIT_ATOL: f64 = 1e-3;
+
+/// One result folder, read and checked.
+struct Folder {
+    dir: PathBuf,
+    metrics: Vec<MetricRow>,
+    history: Vec<HistoryRow>,
+    variants: Vec<VariantRow>,
+    teachers: Vec<TeacherRow>,
+    predictions: Vec<DevPredictionRow>,
+    logits: Option<Vec<LogitRow>>,
+    stages: Vec<Value>,
+    run: Value,
+    config: serde_yaml::Value,
+    /// File name → bytes, of `submissions/`.
+    submissions: BTreeMap<String, Vec<u8>>,
+}
+
+fn read<T: CsvRow>(dir: &Path, name: &str) -> Result<Vec<T>> {
+    let path = dir.join(name);
+    if !path.is_file() {
+        bail!(
+            "{}: not found (is {} a run's result folder?)",
+            path.display(),
+            dir.display()
+        );
+    }
+    Ok(read_rows(&path)?)
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))
+}
+
+impl Folder {
+    fn load(dir: &Path) -> Result<Folder> {
+        let optional = |name: &str| dir.join(name).is_file();
+        let config_path = dir.join("config.yaml");
+        let config_text = std::fs::read_to_string(&config_path)
+            .with_context(|| format!("reading {}", config_path.display()))?;
+        let mut submissions = BTreeMap::new();
+        let sub_dir = dir.join("submissions");
+        if sub_dir.is_dir() {
+            for entry in std::fs::read_dir(&sub_dir)
+                .with_context(|| format!("reading {}", sub_dir.display()))?
+            {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "tsv") {
+                    let name = path
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned();
+                    let bytes = std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    submissions.insert(name, bytes);
+                }
+            }
+        }
+        Ok(Folder {
+            dir: dir.to_path_buf(),
+            metrics: read(dir, "metrics.csv")?,
+            history: read(dir, "history.csv")?,
+            variants: read(dir, "variants.csv")?,
+            teachers: if optional("teachers.csv") {
+                read(dir, "teachers.csv")?
+            } else {
+                Vec::new()
+            },
+            predictions: read(dir, "dev_predictions.csv")?,
+            logits: if optional("softmax_t.csv") {
+                Some(read(dir, "softmax_t.csv")?)
+            } else {
+                None
+            },
+            stages: match read_json(&dir.join("stages.json"))? {
+                Value::Array(a) => a,
+                _ => bail!("{}: not a JSON array", dir.join("stages.json").display()),
+            },
+            run: read_json(&dir.join("run.json"))?,
+            config: serde_yaml::from_str(&config_text)
+                .with_context(|| format!("{}: not valid YAML", config_path.display()))?,
+            submissions,
+        })
+    }
+
+    /// The student (variant, seed) pairs of `metrics.csv`, in file order.
+    fn students(&self) -> Vec<(ModelName, u64)> {
+        let mut seen = Vec::new();
+        for r in self.metrics.iter().filter(|r| !r.model.is_teacher()) {
+            let k = (r.model.clone(), r.seed);
+            if !seen.contains(&k) {
+                seen.push(k);
+            }
+        }
+        seen
+    }
+}
+
+/// The model a submission file is of: `<Task>.<model>.seed<N>.tsv` → `model`.
+fn submission_model(name: &str) -> Option<ModelName> {
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts.as_slice() {
+        [_, model, seed, "tsv"] if seed.starts_with("seed") => ModelName::new(model).ok(),
+        _ => None,
+    }
+}
+
+/// The resolved config without `students.seeds` (the one setting two runs of one experiment may
+/// differ in), and those seeds.
+fn split_seeds(config: &serde_yaml::Value, path: &Path) -> Result<(serde_yaml::Value, Vec<u64>)> {
+    let mut rest = config.clone();
+    let students = rest
+        .get_mut("students")
+        .and_then(|s| s.as_mapping_mut())
+        .ok_or_else(|| anyhow!("{}: no `students` section", path.display()))?;
+    let seeds = students
+        .remove("seeds")
+        .and_then(|s| serde_yaml::from_value::<Vec<u64>>(s).ok())
+        .ok_or_else(|| anyhow!("{}: no `students.seeds` list", path.display()))?;
+    Ok((rest, seeds))
+}
+
+/// Teacher rows compared without their wall time (a teacher served from another store, or
+/// retrained, took its own time).
+fn untimed(t: &TeacherRow) -> TeacherRow {
+    TeacherRow {
+        seconds: None,
+        examples_per_sec: None,
+        ..t.clone()
+    }
+}
+
+/// A stage entry of `stages.json`: (stage, key, model) of a shared stage; `None` for a student's.
+fn shared_stage(v: &Value) -> Option<(String, String, String)> {
+    if v.get("seed").is_some_and(|s| !s.is_null()) {
+        return None;
+    }
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    Some((s("stage"), s("key"), s("model")))
+}
+
+/// Checks that `from` and `into` are the same experiment with the same teacher outputs, and that
+/// `from`'s students are new to `into`. The error names what differs.
+fn check(from: &Folder, into: &Folder) -> Result<(Vec<(ModelName, u64)>, TeacherDeviation)> {
+    let (f, i) = (from.dir.display(), into.dir.display());
+    if from.variants != into.variants {
+        bail!("variants.csv of {f} and {i} differ: not the same experiment");
+    }
+    let (from_cfg, _) = split_seeds(&from.config, &from.dir.join("config.yaml"))?;
+    let (into_cfg, _) = split_seeds(&into.config, &into.dir.join("config.yaml"))?;
+    if from_cfg != into_cfg {
+        bail!("config.yaml of {f} and {i} differ in more than students.seeds: not the same experiment");
+    }
+    let teachers = |d: &Folder| d.teachers.iter().map(untimed).collect::<Vec<_>>();
+    if teachers(from) != teachers(into) {
+        bail!("teachers.csv of {f} and {i} differ (beyond wall time): not the same teachers");
+    }
+    let into_shared: BTreeSet<_> = into.stages.iter().filter_map(shared_stage).collect();
+    for s in from.stages.iter().filter_map(shared_stage) {
+        if !into_shared.contains(&s) {
+            bail!(
+                "stage {} {} (model `{}`) of {f} is not among {i}'s stages: different settings",
+                s.0,
+                s.1,
+                s.2
+            );
+        }
+    }
+
+    // The teacher's outputs, exactly: equal settings do not make equal weights across CPUs.
+    for r in from.metrics.iter().filter(|r| r.model.is_teacher()) {
+        let same = into.metrics.iter().find(|o| {
+            (&o.model, o.split, o.metric, o.seed) == (&r.model, r.split, r.metric, r.seed)
+        });
+        match same {
+            Some(o) if o.value == r.value => {}
+            Some(o) => bail!(
+                "the teacher's {} {} ({}) is {} in {f} and {} in {i}: not the same teacher \
+                 (retrained on another CPU?)",
+                r.split.id(),
+                r.metric.id(),
+                r.model,
+                r.value,
+                o.value
+            ),
+            None => bail!(
+                "{i} has no {} {} row for `{}`, which {f} has",
+                r.split.id(),
+                r.metric.id(),
+                r.model
+            ),
+        }
+    }
+    let teacher_preds = |d: &Folder| -> Vec<DevPredictionRow> {
+        d.predictions
+            .iter()
+            .filter(|r| r.model.is_teacher())
+            .cloned()
+            .collect()
+    };
+    if teacher_preds(from) != teacher_preds(into) {
+        bail!("the teachers' dev predictions differ between {f} and {i}: not the same teacher");
+    }
+    // Continuous outputs within float rounding: the same settings on another CPU round sums
+    // differently (README, "Reproducibility"), so the losses and logits of a retrained teacher
+    // may differ in their last digits while every decision above is the same.
+    let teacher_epochs = |d: &Folder| -> Vec<(ModelName, usize, u64, f64, f64)> {
+        d.history
+            .iter()
+            .filter(|r| r.model.is_teacher())
+            .map(|r| {
+                (
+                    r.model.clone(),
+                    r.epoch,
+                    r.seed,
+                    r.train_loss,
+                    r.dev_accuracy,
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (teacher_epochs(from), teacher_epochs(into));
+    let same_epochs = a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| (&x.0, x.1, x.2, x.4) == (&y.0, y.1, y.2, y.4));
+    if !same_epochs {
+        bail!("the teachers' epochs or dev accuracies per epoch differ between {f} and {i}: not the same teacher");
+    }
+    let loss_rel = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x.3 - y.3).abs() / y.3.abs().max(f64::MIN_POSITIVE))
+        .fold(0.0, f64::max);
+    if loss_rel > TRAIN_LOSS_RTOL {
+        bail!(
+            "the teachers' training losses differ by {loss_rel:.1e} (relative) between {f} and \
+             {i}, more than float rounding ({TRAIN_LOSS_RTOL:.0e}): not the same teacher"
+        );
+    }
+    let mut logit_abs = 0.0f64;
+    if let (Some(x), Some(y)) = (&from.logits, &into.logits) {
+        let same_rows = x.len() == y.len()
+            && x.iter()
+                .zip(y)
+                .all(|(p, q)| (&p.sentence, p.class) == (&q.sentence, q.class));
+        if !same_rows {
+            bail!("softmax_t.csv of {f} and {i} hold different sentences or classes");
+        }
+        logit_abs = x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| (p.logit - q.logit).abs())
+            .fold(0.0, f64::max);
+        if logit_abs > LOGIT_ATOL {
+            bail!(
+                "the teacher's logits in softmax_t.csv differ by {logit_abs:.1e} between {f} and \
+                 {i}, more than float rounding ({LOGIT_ATOL:.0e}): not the same teacher"
+            );
+        }
+    }
+    let deviation = TeacherDeviation {
+        train_loss_rel: loss_rel,
+        logit_abs,
+    };
+
+    let students = from.students();
+    if students.is_empty() {
+        bail!("{f} has no student rows in metrics.csv: nothing to merge");
+    }
+    let present = into.students();
+    if let Some((m, s)) = students.iter().find(|k| present.contains(k)) {
+        bail!("{i} already has `{m}` seed {s}: a seed is merged once");
+    }
+    for (name, bytes) in &from.submissions {
+        let is_teacher = submission_model(name)
+            .ok_or_else(|| anyhow!("{f}/submissions/{name}: not <Task>.<model>.seed<N>.tsv"))?
+            .is_teacher();
+        match into.submissions.get(name) {
+            Some(theirs) if is_teacher && theirs != bytes => {
+                bail!("submissions/{name} differs between {f} and {i}: not the same teacher")
+            }
+            Some(_) if !is_teacher => bail!("{i}/submissions/{name} exists already"),
+            None if is_teacher => bail!("{i} has no submissions/{name}, which {f} has"),
+            _ => {}
+        }
+    }
+    Ok((students, deviation))
+}
+
+/// `into`'s rows with `from`'s rows of each student model inserted after `into`'s last row of
+/// that model (so files stay grouped by model), the rest appended.
+fn interleave<T: Clone>(
+    into: &[T],
+    added: impl Iterator<Item = T>,
+    model: impl Fn(&T) -> &ModelName,
+) -> Vec<T> {
+    let mut by_model: BTreeMap<ModelName, Vec<T>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for r in added {
+        let m = model(&r).clone();
+        if !by_model.contains_key(&m) {
+            order.push(m.clone());
+        }
+        by_model.entry(m).or_default().push(r);
+    }
+    let last: BTreeMap<&ModelName, usize> = into
+        .iter()
+        .enumerate()
+        .map(|(k, r)| (model(r), k))
+        .collect();
+    let mut out = Vec::with_capacity(into.len() + by_model.values().map(Vec::len).sum::<usize>());
+    for (k, r) in into.iter().enumerate() {
+        out.push(r.clone());
+        let m = model(r);
+        if last.get(m) == Some(&k) {
+            out.extend(by_model.remove(m).unwrap_or_default());
+        }
+    }
+    for m in order {
+        out.extend(by_model.remove(&m).unwrap_or_default());
+    }
+    out
+}
+
+fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
+    std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;
+    for entry in std::fs::read_dir(src).with_context(|| format!("reading {}", src.display()))? {
+        let path = entry?.path();
+        let target = dst.join(path.file_name().unwrap_or_default());
+        if path.is_dir() {
+            copy_dir(&path, &target)?;
+        } else {
+            std::fs::copy(&path, &target)
+                .with_context(|| format!("copying {} to {}", path.display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    dir.with_file_name(name)
+}
+
+/// Finishes or undoes a swap a killed merge left: `<into>.premerge` is the old folder, renamed
+/// away just before the new one was renamed in.
+fn recover(into: &Path) -> Result<()> {
+    let old = sibling(into, ".premerge");
+    if old.is_dir() {
+        if into.is_dir() {
+            std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+        } else {
+            std::fs::rename(&old, into)
+                .with_context(|| format!("restoring {} from {}", into.display(), old.display()))?;
+        }
+    }
+    let staging = sibling(into, ".merging");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("removing {}", staging.display()))?;
+    }
+    Ok(())
+}
+
+/// Adds the student rows and submission files of run folder `from` to result folder `into` (see
+/// the module docs); `command` is recorded in `into`'s `run.json` under `merged`.
+pub fn merge(from: &Path, into: &Path, command: &[String]) -> Result<Merged> {
+    recover(into)?;
+    let (src, dst) = (Folder::load(from)?, Folder::load(into)?);
+    let (students, teacher_deviation) = check(&src, &dst)?;
+    let is_new = |m: &ModelName, s: u64| !m.is_teacher() && students.contains(&(m.clone(), s));
+
+    let metrics = interleave(
+        &dst.metrics,
+        src.metrics
+            .iter()
+            .filter(|r| is_new(&r.model, r.seed))
+            .cloned(),
+        |r| &r.model,
+    );
+    let history = interleave(
+        &dst.history,
+        src.history
+            .iter()
+            .filter(|r| is_new(&r.model, r.seed))
+            .cloned(),
+        |r| &r.model,
+    );
+    let predictions = interleave(
+        &dst.predictions,
+        src.predictions
+            .iter()
+            .filter(|r| is_new(&r.model, r.seed))
+            .cloned(),
+        |r| &r.model,
+    );
+    let mut stages = dst.stages.clone();
+    stages.extend(
+        src.stages
+            .iter()
+            .filter(|v| shared_stage(v).is_none())
+            .cloned(),
+    );
+    let (_, mut seeds) = split_seeds(&dst.config, &into.join("config.yaml"))?;
+    let (_, from_seeds) = split_seeds(&src.config, &from.join("config.yaml"))?;
+    seeds.extend(from_seeds);
+    seeds.sort_unstable();
+    seeds.dedup();
+    let mut config = dst.config.clone();
+    if let Some(s) = config.get_mut("students").and_then(|s| s.as_mapping_mut()) {
+        s.insert("seeds".into(), serde_yaml::to_value(&seeds)?);
+    }
+    let mut run = dst.run.clone();
+    let entry = json!({
+        "students": students.iter().map(|(m, s)| format!("{m} seed {s}")).collect::<Vec<_>>(),
+        "from": src.run,
+        "teacher_deviation": {
+            "train_loss_rel": teacher_deviation.train_loss_rel,
+            "logit_abs": teacher_deviation.logit_abs,
+        },
+        "merged_by": { "command": command, "git_rev": git_rev() },
+    });
+    match run.get_mut("merged").and_then(Value::as_array_mut) {
+        Some(list) => list.push(entry),
+        None => {
+            run.as_object_mut()
+                .ok_or_else(|| anyhow!("{}: not a JSON object", into.join("run.json").display()))?
+                .insert("merged".into(), Value::Array(vec![entry]));
+        }
+    }
+
+    let staging = sibling(into, ".merging");
+    copy_dir(into, &staging)?;
+    write_csv(&staging.join("metrics.csv"), &metrics)?;
+    write_csv(&staging.join("history.csv"), &history)?;
+    write_csv(&staging.join("dev_predictions.csv"), &predictions)?;
+    let write = |name: &str, bytes: Vec<u8>| {
+        kd_core::io::atomic_write_bytes(&staging.join(name), &bytes)
+            .with_context(|| format!("writing {}", staging.join(name).display()))
+    };
+    write("stages.json", serde_json::to_vec_pretty(&stages)?)?;
+    write("run.json", serde_json::to_vec_pretty(&run)?)?;
+    write("config.yaml", serde_yaml::to_string(&config)?.into_bytes())?;
+    let mut copied = 0;
+    for (name, bytes) in &src.submissions {
+        if !submission_model(name).is_some_and(|m| m.is_teacher()) {
+            write(&format!("submissions/{name}"), bytes.clone())?;
+            copied += 1;
+        }
+    }
+    let old = sibling(into, ".premerge");
+    std::fs::rename(into, &old)
+        .with_context(|| format!("renaming {} to {}", into.display(), old.display()))?;
+    std::fs::rename(&staging, into)
+        .with_context(|| format!("renaming {} to {}", staging.display(), into.display()))?;
+    std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+    Ok(Merged {
+        students,
+        submissions: copied,
+        teacher_deviation,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A result folder by hand: a teacher (dev accuracy `teacher_acc`, fine-tune `seconds`) and
+    /// the students `(variant, seed)`, each with one dev metric, one epoch, two dev predictions,
+    /// a stage and a submission file.
+    fn folder(dir: &Path, students: &[(&str, u64)], teacher_acc: f64, seconds: f64) {
+        let w = |name: &str, text: String| {
+            std::fs::create_dir_all(dir.join(name).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(name), text).unwrap();
+        };
+        let seeds: BTreeSet<u64> = students.iter().map(|s| s.1).collect();
+        let mut metrics = format!(
+            "task,model,split,metric,value,seed,config,git_rev\n\
+             sst2,teacher,dev,accuracy,{teacher_acc},0,c,r0\n"
+        );
+        let mut history = format!(
+            "task,model,epoch,train_loss,dev_accuracy,seconds,seed,config\n\
+             sst2,teacher,1,0.25,{teacher_acc},{seconds},0,c\n"
+        );
+        let mut preds = String::from(
+            "task,config,model,seed,split,example,label,prediction\n\
+             sst2,c,teacher,0,dev,0,0,0\nsst2,c,teacher,0,dev,1,1,1\n",
+        );
+        let mut stages =
+            vec![json!({"stage": "teacher", "key": "t1", "dir": "s/t1", "model": "teacher"})];
+        w(
+            "submissions/SST-2.teacher.seed0.tsv",
+            "index\tprediction\n0\t1\n".into(),
+        );
+        for &(m, s) in students {
+            let acc = 80.0 + s as f64;
+            metrics += &format!("sst2,{m},dev,accuracy,{acc},{s},c,r{s}\n");
+            history += &format!("sst2,{m},1,0.5,{acc},1.0,{s},c\n");
+            preds += &format!("sst2,c,{m},{s},dev,0,0,0\nsst2,c,{m},{s},dev,1,1,0\n");
+            stages.push(json!({"stage": "student", "key": format!("{m}{s}"), "dir": "s", "model": m, "seed": s}));
+            w(
+                &format!("submissions/SST-2.{m}.seed{s}.tsv"),
+                format!("index\tprediction\n0\t{}\n", s % 2),
+            );
+        }
+        w("metrics.csv", metrics);
+        w("history.csv", history);
+        w("dev_predictions.csv", preds);
+        w(
+            "variants.csv",
+            "task,config,model,baseline,data,targets,objective,alpha,soft,temperature,n_iter,transfer_size,description,teacher\n\
+             sst2,c,bilstm,true,train,gold,hard,1.0,none,1.0,0,10,a,teacher\n\
+             sst2,c,soft,false,transfer,teacher_logits,distill,0.0,mse,1.0,6,60,b,teacher\n"
+                .into(),
+        );
+        w(
+            "teachers.csv",
+            format!(
+                "task,config,model,kind,lr,epochs,warmup_ratio,weight_decay,max_len,pooling,seed,source,best_epoch,seconds,examples_per_sec,description\n\
+                 sst2,c,teacher,fine_tune,0.00005,1,0.1,0.01,66,cls,0,,1,{seconds},{},\n",
+                100.0 / seconds
+            ),
+        );
+        w(
+            "softmax_t.csv",
+            "sentence,class,label_name,logit\n\"a film .\",0,negative,-1.5\n\"a film .\",1,positive,2.0\n"
+                .into(),
+        );
+        w(
+            "stages.json",
+            serde_json::to_string_pretty(&stages).unwrap(),
+        );
+        w(
+            "run.json",
+            json!({"command": ["sst2"], "config": "c", "provenance": {"cpu": "x"}}).to_string(),
+        );
+        let seeds: Vec<String> = seeds.iter().map(|s| format!("  - {s}\n")).collect();
+        w(
+            "config.yaml",
+            format!(
+                "name: c\nstudents:\n  seeds:\n{}  baseline: bilstm\n",
+                seeds.concat()
+            ),
+        );
+    }
+
+    fn models_in_order(dir: &Path) -> Vec<(String, u64)> {
+        read_rows::<MetricRow>(&dir.join("metrics.csv"))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.model.to_string(), r.seed))
+            .collect()
+    }
+
+    #[test]
+    fn adds_new_seeds_grouped_by_model_and_records_the_merge() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (into, from) = (tmp.path().join("into"), tmp.path().join("from"));
+        folder(
+            &into,
+            &[("bilstm", 0), ("bilstm", 1), ("soft", 0), ("soft", 1)],
+            90.0,
+            100.0,
+        );
+        // The same teacher (retrained elsewhere: only its wall time differs), seed 2.
+        folder(&from, &[("bilstm", 2), ("soft", 2)], 90.0, 57.0);
+        let m = merge(&from, &into, &["merge-results".into()]).unwrap();
+        assert_eq!(m.students.len(), 2);
+        assert_eq!(m.submissions, 2);
+        let order: Vec<String> = models_in_order(&into)
+            .iter()
+            .map(|(m, s)| format!("{m}{s}"))
+            .collect();
+        assert_eq!(
+            order,
+            ["teacher0", "bilstm0", "bilstm1", "bilstm2", "soft0", "soft1", "soft2"]
+        );
+        let preds = read_rows::<DevPredictionRow>(&into.join("dev_predictions.csv")).unwrap();
+        assert_eq!(preds.len(), 2 * 7);
+        assert!(into.join("submissions/SST-2.soft.seed2.tsv").is_file());
+        let config: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(into.join("config.yaml")).unwrap())
+                .unwrap();
+        assert_eq!(
+            config["students"]["seeds"],
+            serde_yaml::to_value([0, 1, 2]).unwrap()
+        );
+        let run = read_json(&into.join("run.json")).unwrap();
+        assert_eq!(
+            run["merged"][0]["students"],
+            json!(["bilstm seed 2", "soft seed 2"])
+        );
+        assert_eq!(
+            run["command"],
+            json!(["sst2"]),
+            "the folder's own command is kept"
+        );
+        let stages = read_json(&into.join("stages.json")).unwrap();
+        assert_eq!(stages.as_array().unwrap().len(), 1 + 4 + 2);
+        // The teacher's timing stays the folder's own.
+        let t = read_rows::<TeacherRow>(&into.join("teachers.csv")).unwrap();
+        assert_eq!(t[0].seconds, Some(100.0));
+        assert!(!sibling(&into, ".merging").exists() && !sibling(&into, ".premerge").exists());
+
+        // A seed is merged once.
+        let err = merge(&from, &into, &[]).unwrap_err().to_string();
+        assert!(err.contains("already has `bilstm` seed 2"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_teacher_whose_outputs_differ_and_leaves_the_folder_as_it_was() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (into, from) = (tmp.path().join("into"), tmp.path().join("from"));
+        folder(&into, &[("bilstm", 0)], 90.0, 100.0);
+        folder(&from, &[("bilstm", 1)], 89.5, 100.0);
+        let before = std::fs::read(into.join("metrics.csv")).unwrap();
+        let err = merge(&from, &into, &[]).unwrap_err().to_string();
+        assert!(err.contains("not the same teacher"), "{err}");
+        assert_eq!(std::fs::read(into.join("metrics.csv")).unwrap(), before);
+
+        // Equal metrics but one dev prediction changed.
+        folder(&from, &[("bilstm", 1)], 90.0, 100.0);
+        let p = from.join("dev_predictions.csv");
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("teacher,0,dev,1,1,1", "teacher,0,dev,1,1,0");
+        std::fs::write(&p, text).unwrap();
+        let err = merge(&from, &into, &[]).unwrap_err().to_string();
+        assert!(err.contains("dev predictions differ"), "{err}");
+
+        // Equal everywhere but the teacher's test predictions.
+        folder(&from, &[("bilstm", 1)], 90.0, 100.0);
+        std::fs::write(
+            from.join("submissions/SST-2.teacher.seed0.tsv"),
+            "index\tprediction\n0\t0\n",
+        )
+        .unwrap();
+        let err = merge(&from, &into, &[]).unwrap_err().to_string();
+        assert!(err.contains("SST-2.teacher.seed0.tsv differs"), "{err}");
+    }
+
+    #[test]
+    fn a_retrained_teacher_passes_within_float_rounding_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (into, from) = (tmp.path().join("into"), tmp.path().join("from"));
+        let edit = |name: &str, old: &str, new: &str| {
+            let p = from.join(name);
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(text.contains(old), "{old} not in {name}");
+            std::fs::write(&p, text.replace(old, new)).unwrap();
+        };
+        folder(&into, &[("bilstm", 0)], 90.0, 100.0);
+        for (file, old, new, refused) in [
+            (
+                "history.csv",
+                "teacher,1,0.25,",
+                "teacher,1,0.26,",
+                "training losses differ by 4.0e-2",
+            ),
+            (
+                "softmax_t.csv",
+                ",1,positive,2.0",
+                ",1,positive,2.01",
+                "logits in softmax_t.csv differ by 1.0e-2",
+            ),
+        ] {
+            folder(&from, &[("bilstm", 1)], 90.0, 100.0);
+            edit(file, old, new);
+            let err = merge(&from, &into, &[]).unwrap_err().to_string();
+            assert!(err.contains(refused), "{err}");
+        }
+        folder(&from, &[("bilstm", 1)], 90.0, 100.0);
+        edit("history.csv", "teacher,1,0.25,", "teacher,1,0.2500000025,");
+        edit("softmax_t.csv", ",1,positive,2.0", ",1,positive,2.0000003");
+        let m = merge(&from, &into, &[]).unwrap();
+        assert!(
+            (m.teacher_deviation.train_loss_rel - 1e-8).abs() < 1e-12,
+            "{m:?}"
+        );
+        assert!(
+            (m.teacher_deviation.logit_abs - 3e-7).abs() < 1e-12,
+            "{m:?}"
+        );
+        // The folder keeps its own teacher's numbers.
+        let t = read_rows::<HistoryRow>(&into.join("history.csv")).unwrap();
+        assert_eq!(t[0].train_loss, 0.25);
+    }
+
+    #[test]
+    fn refuses_another_experiment() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (into, from) = (tmp.path().join("into"), tmp.path().join("from"));
+        folder(&into, &[("bilstm", 0)], 90.0, 100.0);
+        folder(&from, &[("bilstm", 1)], 90.0, 100.0);
+        let cfg = from.join("config.yaml");
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("baseline: bilstm", "baseline: soft");
+        std::fs::write(&cfg, text).unwrap();
+        let err = merge(&from, &into, &[]).unwrap_err().to_string();
+        assert!(err.contains("differ in more than students.seeds"), "{err}");
+
+        folder(&from, &[("bilstm", 1)], 90.0, 100.0);
+        let st = from.join("stages.json");
+        let text = std::fs::read_to_string(&st)
+            .unwrap()
+            .replace("\"t1\"", "\"t2\"");
+        std::fs::write(&st, text).unwrap();
+        let err = merge(&from, &into, &[]).unwrap_err().to_string();
+        assert!(err.contains("stage teacher t2"), "{err}");
+    }
+
+    #[test]
+    fn an_interrupted_swap_is_undone_or_finished() {
+        let tmp = tempfile::tempdir().unwrap();
+        let into = tmp.path().join("into");
+        folder(&into, &[("bilstm", 0)], 90.0, 100.0);
+        // Killed between the two renames: only the old folder, renamed away.
+        let old = sibling(&into, ".premerge");
+        std::fs::rename(&into, &old).unwrap();
+        std::fs::create_dir_all(sibling(&into, ".merging")).unwrap();
+        recover(&into).unwrap();
+        assert!(into.join("metrics.csv").is_file() && !old.exists());
+        assert!(!sibling(&into, ".merging").exists());
+        // Killed after both: the old folder is left to remove.
+        copy_dir(&into, &old).unwrap();
+        recover(&into).unwrap();
+        assert!(into.join("metrics.csv").is_file() && !old.exists());
+    }
+
+    #[test]
+    fn submission_names() {
+        assert_eq!(
+            submission_model("SST-2.bilstm.seed3.tsv")
+                .unwrap()
+                .to_string(),
+            "bilstm"
+        );
+        assert!(submission_model("SST-2.teacher.seed0.tsv")
+            .unwrap()
+            .is_teacher());
+        assert!(submission_model("notes.tsv").is_none());
+    }
+}
