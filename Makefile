@@ -17,9 +17,12 @@ sst2 qqp mnli: setup
 report:
 	$(CARGO) run --release -p reports
 
+# `check --bins`: the binaries as `make sst2` builds them. Under clippy's --all-targets the tests'
+# dev-dependencies turn on `reports/render` for everything, which hides render-only code in a binary.
 lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) check -p experiments --bins
 
 # OMP_WAIT_POLICY=PASSIVE: tests run two at a time, each with libtorch threads; on a 2-core
 # machine libgomp's spinning idle threads starve each other (one test file: 666 s spinning, 142 s
