@@ -18,7 +18,7 @@ use crate::results::{
     git_rev, write_csv, DevPredictionRow, HistoryRow, LogitRow, MetricRow, TeacherRow, VariantRow,
 };
 use anyhow::{anyhow, bail, Context, Result};
-use reports::rows::CsvRow;
+use reports::rows::{read_rows, CsvRow};
 use reports::schema::ModelName;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,21 +70,6 @@ struct Folder {
     submissions: BTreeMap<String, Vec<u8>>,
 }
 
-/// Every row of `path`, each checked ([`CsvRow::check`]); errors name the file and line.
-fn read_rows<T: CsvRow>(path: &Path) -> Result<Vec<T>> {
-    let mut rdr =
-        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut rows = Vec::new();
-    for (k, row) in rdr.deserialize::<T>().enumerate() {
-        let line = k + 2;
-        let row = row.map_err(|e| anyhow!("{}:{line}: {e}", path.display()))?;
-        row.check()
-            .map_err(|e| anyhow!("{}:{line}: {e}", path.display()))?;
-        rows.push(row);
-    }
-    Ok(rows)
-}
-
 fn read<T: CsvRow>(dir: &Path, name: &str) -> Result<Vec<T>> {
     let path = dir.join(name);
     if !path.is_file() {
@@ -94,7 +79,7 @@ fn read<T: CsvRow>(dir: &Path, name: &str) -> Result<Vec<T>> {
             dir.display()
         );
     }
-    read_rows(&path)
+    Ok(read_rows(&path)?)
 }
 
 fn read_json(path: &Path) -> Result<Value> {

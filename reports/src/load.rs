@@ -4,121 +4,12 @@
 
 use crate::error::{ReportError, Result};
 pub use crate::rows::{
-    CsvRow, DevPredictionRow, HistoryRow, LogitRow, MetricRow, SpeedRow, TeacherRow, VariantRow,
+    read_lines_from, read_rows, read_rows_from, CsvRow, DevPredictionRow, HistoryRow, LogitRow,
+    MetricRow, SpeedRow, TeacherRow, VariantRow,
 };
 use crate::schema::Task;
 use std::path::{Path, PathBuf};
 
-/// Reads every row of `path`, checking the header and each row. Errors name `path` and the
-/// 1-based line.
-pub fn read_rows<T: CsvRow>(path: &Path) -> Result<Vec<T>> {
-    let file = std::fs::File::open(path).map_err(|e| ReportError::io(path, e))?;
-    read_rows_from(path, file)
-}
-
-/// As [`read_rows`], from any reader; `path` is used in messages only.
-pub fn read_rows_from<T: CsvRow, R: std::io::Read>(path: &Path, reader: R) -> Result<Vec<T>> {
-    Ok(read_lines_from(path, reader)?
-        .into_iter()
-        .map(|(_, row)| row)
-        .collect())
-}
-
-/// As [`read_rows_from`], keeping each row's 1-based line for later consistency checks.
-pub fn read_lines_from<T: CsvRow, R: std::io::Read>(
-    path: &Path,
-    reader: R,
-) -> Result<Vec<(usize, T)>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(reader);
-    let headers = rdr.headers().map_err(|e| csv_error(path, &e))?.clone();
-    check_header(path, &headers, T::COLUMNS, T::OPTIONAL_COLUMNS)?;
-    let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(csv_error(path, &e)),
-        }
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        let row: T = record.deserialize(Some(&headers)).map_err(|e| {
-            let msg = match e.kind() {
-                csv::ErrorKind::Deserialize { err, .. } => {
-                    let text = err.kind().to_string();
-                    // serde reports no field index for an unknown enum variant; the message
-                    // quotes the value, so name the column holding it.
-                    let index = err.field().map(|i| i as usize).or_else(|| {
-                        record
-                            .iter()
-                            .position(|v| !v.is_empty() && text.contains(&format!("`{v}`")))
-                    });
-                    let column = index
-                        .and_then(|i| headers.get(i))
-                        .map(|c| format!("column `{c}`: "))
-                        .unwrap_or_default();
-                    format!("{column}{text}")
-                }
-                _ => e.to_string(),
-            };
-            ReportError::parse(path, line, msg)
-        })?;
-        row.check()
-            .map_err(|msg| ReportError::parse(path, line, msg))?;
-        rows.push((line, row));
-    }
-    Ok(rows)
-}
-
-fn csv_error(path: &Path, e: &csv::Error) -> ReportError {
-    let line = e.position().map_or(1, |p| p.line() as usize);
-    let msg = match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => {
-            format!("expected {expected_len} fields, found {len}")
-        }
-        _ => e.to_string(),
-    };
-    ReportError::parse(path, line, msg)
-}
-
-fn check_header(
-    path: &Path,
-    headers: &csv::StringRecord,
-    expected: &[&str],
-    optional: &[&str],
-) -> Result<()> {
-    let found: Vec<&str> = headers.iter().collect();
-    let mut missing: Vec<&str> = expected
-        .iter()
-        .copied()
-        .filter(|c| !found.contains(c) && !optional.contains(c))
-        .collect();
-    let unexpected: Vec<&str> = found
-        .iter()
-        .copied()
-        .filter(|c| !expected.contains(c) && !optional.contains(c))
-        .collect();
-    let mut dup = found.clone();
-    dup.sort_unstable();
-    dup.dedup();
-    if missing.is_empty() && unexpected.is_empty() && dup.len() == found.len() {
-        return Ok(());
-    }
-    missing.dedup();
-    Err(ReportError::parse(
-        path,
-        1,
-        format!(
-            "wrong columns (missing: [{}], unexpected: [{}]); expected {}",
-            missing.join(","),
-            unexpected.join(","),
-            expected.join(",")
-        ),
-    ))
-}
 
 /// Reads `path` if it exists; `Ok(None)` when it does not (the caller reports what is missing).
 pub fn read_optional<T: CsvRow>(path: &Path) -> Result<Option<Vec<T>>> {
