@@ -41,6 +41,17 @@ pub struct Args {
     /// Seeds of every student variant, comma-separated (e.g. 0,1,2).
     #[arg(long, value_delimiter = ',')]
     pub student_seeds: Option<Vec<u64>>,
+    /// Train and evaluate only these student variants, comma-separated (e.g.
+    /// mse_n_iter1,mse_n_iter20): a part of an experiment, whose rows merge-results then adds to
+    /// the published folder of the rest. Needs --out-dir, so that the partial result folder does
+    /// not replace the whole experiment's.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        requires = "out_dir"
+    )]
+    pub variants: Option<Vec<String>>,
     /// libtorch threads (overrides the config's; default all cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
@@ -175,6 +186,7 @@ pub fn resolve_config(task: Task, args: &Args) -> Result<ExperimentConfig> {
             .or(args.student_seed.map(|s| vec![s])),
         threads: args.threads.map(|t| t as usize),
         smoke: args.smoke,
+        variants: args.variants.clone(),
     };
     let label = match &source {
         Source::File(p) => p.display().to_string(),

@@ -1,18 +1,22 @@
-//! Adding student seeds trained elsewhere to a run's result folder (the `merge-results` binary).
+//! Adding students trained elsewhere to a run's result folder (the `merge-results` binary).
 //!
 //! A run's result folder (`runs/<task>/<config>`, or its published copy under `reports/results/`)
-//! is re-evaluated from the stage store; seeds trained on another machine, whose store this one
-//! does not have, can only join it as result rows. [`merge`] adds the student rows of a run
-//! folder `from` to a folder `into` of the same config, after checking that the two are the same
-//! experiment: the same variants, the same resolved config but for the student seeds, the same
-//! shared stages (teacher, transfer sets, labels: same keys, so the same settings), and the same
-//! teacher *outputs*: its decisions — metric rows, dev predictions, per-epoch dev accuracy, GLUE
-//! submission file — exactly, and its per-epoch training losses and logits within float rounding
-//! ([`TRAIN_LOSS_RTOL`], [`LOGIT_ATOL`]; the largest differences are reported and recorded), so
-//! that a teacher retrained on another CPU is accepted only where it reproduced up to the last
-//! digits of its floats. A student (variant, seed) already in `into` is
-//! refused. The merged folder is built beside `into` and swapped in by two renames, so a killed
-//! merge leaves either the old folder or the new one (the next call finishes an interrupted swap).
+//! is re-evaluated from the stage store; students trained on another machine, whose store this
+//! one does not have, can only join it as result rows. [`merge`] adds the student rows of a run
+//! folder `from` to a folder `into` — more seeds of its variants, or variants it does not have
+//! (a config that extends `into`'s, run with `--variants`) — after checking that the two are one
+//! experiment: every setting but the config's name, the student seeds, the baseline and the
+//! variants the same; every variant both have defined alike; the same teacher stages (same keys,
+//! so the same settings) and the same transfer sets and labels but where `from` brings a new
+//! transfer-set variant; and the same teacher *outputs*: its decisions — metric rows, dev
+//! predictions, per-epoch dev accuracy, GLUE submission file — exactly, and its per-epoch
+//! training losses and logits within float rounding ([`TRAIN_LOSS_RTOL`], [`LOGIT_ATOL`]; the
+//! largest differences are reported and recorded), so that a teacher retrained on another CPU
+//! is accepted only where it reproduced up to the last digits of its floats. A student (variant,
+//! seed) already in `into` is refused. Added rows take `into`'s config name; added variants are
+//! never its baseline; `config.yaml` gains their definitions and every variant's seeds. The
+//! merged folder is built beside `into` and swapped in by two renames, so a killed merge leaves
+//! either the old folder or the new one (the next call finishes an interrupted swap).
 
 use crate::results::{
     git_rev, write_csv, DevPredictionRow, HistoryRow, LogitRow, MetricRow, TeacherRow, VariantRow,
@@ -29,6 +33,8 @@ use std::path::{Path, PathBuf};
 pub struct Merged {
     /// The student (variant, seed) pairs added, in `from`'s order.
     pub students: Vec<(ModelName, u64)>,
+    /// The variants `into` did not have, in `from`'s order.
+    pub variants: Vec<ModelName>,
     /// Submission files copied.
     pub submissions: usize,
     /// How far the two folders' teachers differ where float rounding may show.
@@ -162,29 +168,116 @@ fn submission_model(name: &str) -> Option<ModelName> {
     }
 }
 
-/// The resolved config without `students.seeds` (the one setting two runs of one experiment may
-/// differ in), and those seeds.
-fn split_seeds(config: &serde_yaml::Value, path: &Path) -> Result<(serde_yaml::Value, Vec<u64>)> {
+/// The keys of `students` in which two parts of one experiment may differ: `from` may hold other
+/// seeds or other variants than `into`, of a config with another name that extends `into`'s.
+const PART_KEYS: [&str; 3] = ["seeds", "baseline", "variants"];
+
+/// The resolved config without its `name` and the [`PART_KEYS`] of `students`, and its variants'
+/// definitions (each without its `seeds`), by name.
+fn settings(
+    config: &serde_yaml::Value,
+    path: &Path,
+) -> Result<(serde_yaml::Value, BTreeMap<String, serde_yaml::Value>)> {
     let mut rest = config.clone();
+    if let Some(m) = rest.as_mapping_mut() {
+        m.remove("name");
+    }
     let students = rest
         .get_mut("students")
         .and_then(|s| s.as_mapping_mut())
         .ok_or_else(|| anyhow!("{}: no `students` section", path.display()))?;
-    let seeds = students
-        .remove("seeds")
-        .and_then(|s| serde_yaml::from_value::<Vec<u64>>(s).ok())
-        .ok_or_else(|| anyhow!("{}: no `students.seeds` list", path.display()))?;
-    Ok((rest, seeds))
+    let mut variants = BTreeMap::new();
+    if let Some(serde_yaml::Value::Mapping(m)) = students.get("variants") {
+        for (name, def) in m {
+            let mut def = def.clone();
+            if let Some(d) = def.as_mapping_mut() {
+                d.remove("seeds");
+            }
+            variants.insert(name.as_str().unwrap_or_default().to_string(), def);
+        }
+    }
+    for key in PART_KEYS {
+        students.remove(key);
+    }
+    Ok((rest, variants))
+}
+
+/// `config`'s seeds, rewritten to those of `seeds_of` (every student variant's seeds in the
+/// merged rows): the variants without their own `seeds` share `students.seeds` when their seeds
+/// agree, else `students.seeds` is their union and each that differs gets its own list; a variant
+/// with its own list gets its merged one.
+fn record_seeds(
+    config: &mut serde_yaml::Value,
+    seeds_of: &BTreeMap<ModelName, Vec<u64>>,
+    path: &Path,
+) -> Result<()> {
+    let students = config
+        .get_mut("students")
+        .and_then(|s| s.as_mapping_mut())
+        .ok_or_else(|| anyhow!("{}: no `students` section", path.display()))?;
+    let has_own = |name: &ModelName, students: &serde_yaml::Mapping| {
+        students
+            .get("variants")
+            .and_then(|v| v.get(name.as_str()))
+            .is_some_and(|d| d.get("seeds").is_some())
+    };
+    let shared: Vec<(&ModelName, &Vec<u64>)> = seeds_of
+        .iter()
+        .filter(|(m, _)| !has_own(m, students))
+        .collect();
+    let union: BTreeSet<u64> = shared.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+    let union: Vec<u64> = union.into_iter().collect();
+    if !shared.is_empty() {
+        students.insert("seeds".into(), serde_yaml::to_value(&union)?);
+    }
+    let own: Vec<(&ModelName, &Vec<u64>)> = seeds_of
+        .iter()
+        .filter(|(m, s)| has_own(m, students) || **s != union)
+        .collect();
+    if let Some(variants) = students
+        .get_mut("variants")
+        .and_then(|v| v.as_mapping_mut())
+    {
+        for (name, seeds) in own {
+            if let Some(d) = variants
+                .get_mut(name.as_str())
+                .and_then(|d| d.as_mapping_mut())
+            {
+                d.insert("seeds".into(), serde_yaml::to_value(seeds)?);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Teacher rows compared without their wall time (a teacher served from another store, or
 /// retrained, took its own time).
 fn untimed(t: &TeacherRow) -> TeacherRow {
     TeacherRow {
+        config: String::new(),
         seconds: None,
         examples_per_sec: None,
         ..t.clone()
     }
+}
+
+/// A variant's row compared between two folders: without the config's name, and without the
+/// baseline mark (a part run with `--variants` may lack `into`'s baseline).
+fn definition(v: &VariantRow) -> VariantRow {
+    VariantRow {
+        config: String::new(),
+        baseline: false,
+        ..v.clone()
+    }
+}
+
+/// What [`check`] found: the students and variants to add, the shared stages `into` lacks (the
+/// new variants' transfer sets and labels), and how far the teachers differ.
+struct Checked {
+    students: Vec<(ModelName, u64)>,
+    variants: Vec<ModelName>,
+    stages: Vec<Value>,
+    deviation: TeacherDeviation,
 }
 
 /// A stage entry of `stages.json`: (stage, key, model) of a shared stage; `None` for a student's.
@@ -203,23 +296,68 @@ fn shared_stage(v: &Value) -> Option<(String, String, String)> {
 
 /// Checks that `from` and `into` are the same experiment with the same teacher outputs, and that
 /// `from`'s students are new to `into`. The error names what differs.
-fn check(from: &Folder, into: &Folder) -> Result<(Vec<(ModelName, u64)>, TeacherDeviation)> {
+fn check(from: &Folder, into: &Folder) -> Result<Checked> {
     let (f, i) = (from.dir.display(), into.dir.display());
-    if from.variants != into.variants {
-        bail!("variants.csv of {f} and {i} differ: not the same experiment");
+    let task = into.variants.first().map(|v| v.task);
+    let mut variants = Vec::new();
+    for v in &from.variants {
+        match into.variants.iter().find(|o| o.model == v.model) {
+            Some(o) if definition(o) == definition(v) => {}
+            Some(_) => bail!(
+                "variant `{}` differs between the variants.csv of {f} and {i}: not the same \
+                 experiment",
+                v.model
+            ),
+            None if Some(v.task) != task => bail!(
+                "variant `{}` of {f} is of task {}, {i} of another: not the same experiment",
+                v.model,
+                v.task.id()
+            ),
+            None => variants.push(v.model.clone()),
+        }
     }
-    let (from_cfg, _) = split_seeds(&from.config, &from.dir.join("config.yaml"))?;
-    let (into_cfg, _) = split_seeds(&into.config, &into.dir.join("config.yaml"))?;
+    let (from_cfg, from_defs) = settings(&from.config, &from.dir.join("config.yaml"))?;
+    let (into_cfg, into_defs) = settings(&into.config, &into.dir.join("config.yaml"))?;
     if from_cfg != into_cfg {
-        bail!("config.yaml of {f} and {i} differ in more than students.seeds: not the same experiment");
+        bail!(
+            "config.yaml of {f} and {i} differ in more than the name and students.{{{}}}: not \
+             the same experiment",
+            PART_KEYS.join(", ")
+        );
+    }
+    for (name, def) in &from_defs {
+        match into_defs.get(name) {
+            Some(theirs) if theirs != def => bail!(
+                "students.variants.{name} differs between the config.yaml of {f} and {i}: not \
+                 the same experiment"
+            ),
+            None if !variants.iter().any(|v| v.as_str() == name) => {
+                bail!("{f}/config.yaml defines variant `{name}`, which its variants.csv lacks")
+            }
+            _ => {}
+        }
     }
     let teachers = |d: &Folder| d.teachers.iter().map(untimed).collect::<Vec<_>>();
     if teachers(from) != teachers(into) {
         bail!("teachers.csv of {f} and {i} differ (beyond wall time): not the same teachers");
     }
+    // Teachers the same stages; transfer sets and labels too, but those of a new variant.
+    let new_sets = from
+        .variants
+        .iter()
+        .any(|v| variants.contains(&v.model) && v.data == reports::schema::DataSource::Transfer);
     let into_shared: BTreeSet<_> = into.stages.iter().filter_map(shared_stage).collect();
-    for s in from.stages.iter().filter_map(shared_stage) {
-        if !into_shared.contains(&s) {
+    let mut stages = Vec::new();
+    for (v, s) in from
+        .stages
+        .iter()
+        .filter_map(|v| shared_stage(v).map(|s| (v, s)))
+    {
+        if into_shared.contains(&s) {
+            continue;
+        }
+        let of_a_set = s.0 == "transfer" || s.0 == "labels";
+        if !(of_a_set && new_sets) {
             bail!(
                 "stage {} {} (model `{}`) of {f} is not among {i}'s stages: different settings",
                 s.0,
@@ -227,6 +365,7 @@ fn check(from: &Folder, into: &Folder) -> Result<(Vec<(ModelName, u64)>, Teacher
                 s.2
             );
         }
+        stages.push(v.clone());
     }
 
     // The teacher's outputs, exactly: equal settings do not make equal weights across CPUs.
@@ -257,7 +396,10 @@ fn check(from: &Folder, into: &Folder) -> Result<(Vec<(ModelName, u64)>, Teacher
         d.predictions
             .iter()
             .filter(|r| r.model.is_teacher())
-            .cloned()
+            .map(|r| DevPredictionRow {
+                config: String::new(),
+                ..r.clone()
+            })
             .collect()
     };
     if teacher_preds(from) != teacher_preds(into) {
@@ -347,7 +489,12 @@ fn check(from: &Folder, into: &Folder) -> Result<(Vec<(ModelName, u64)>, Teacher
             _ => {}
         }
     }
-    Ok((students, deviation))
+    Ok(Checked {
+        students,
+        variants,
+        stages,
+        deviation,
+    })
 }
 
 /// `into`'s rows with `from`'s rows of each student model inserted after `into`'s last row of
@@ -431,15 +578,29 @@ fn recover(into: &Path) -> Result<()> {
 pub fn merge(from: &Path, into: &Path, command: &[String]) -> Result<Merged> {
     recover(into)?;
     let (src, dst) = (Folder::load(from)?, Folder::load(into)?);
-    let (students, teacher_deviation) = check(&src, &dst)?;
+    let Checked {
+        students,
+        variants,
+        stages: new_stages,
+        deviation: teacher_deviation,
+    } = check(&src, &dst)?;
     let is_new = |m: &ModelName, s: u64| !m.is_teacher() && students.contains(&(m.clone(), s));
+    // Added rows take `into`'s config name (a part run under another config's name included).
+    let name = dst
+        .variants
+        .first()
+        .map(|v| v.config.clone())
+        .unwrap_or_default();
 
     let metrics = interleave(
         &dst.metrics,
         src.metrics
             .iter()
             .filter(|r| is_new(&r.model, r.seed))
-            .cloned(),
+            .map(|r| MetricRow {
+                config: name.clone(),
+                ..r.clone()
+            }),
         |r| &r.model,
     );
     let history = interleave(
@@ -447,7 +608,10 @@ pub fn merge(from: &Path, into: &Path, command: &[String]) -> Result<Merged> {
         src.history
             .iter()
             .filter(|r| is_new(&r.model, r.seed))
-            .cloned(),
+            .map(|r| HistoryRow {
+                config: name.clone(),
+                ..r.clone()
+            }),
         |r| &r.model,
     );
     let predictions = interleave(
@@ -455,28 +619,77 @@ pub fn merge(from: &Path, into: &Path, command: &[String]) -> Result<Merged> {
         src.predictions
             .iter()
             .filter(|r| is_new(&r.model, r.seed))
-            .cloned(),
+            .map(|r| DevPredictionRow {
+                config: name.clone(),
+                ..r.clone()
+            }),
         |r| &r.model,
     );
+    let mut variant_rows = dst.variants.clone();
+    variant_rows.extend(
+        src.variants
+            .iter()
+            .filter(|v| variants.contains(&v.model))
+            .map(|v| VariantRow {
+                config: name.clone(),
+                baseline: false,
+                ..v.clone()
+            }),
+    );
     let mut stages = dst.stages.clone();
+    stages.extend(new_stages);
     stages.extend(
         src.stages
             .iter()
             .filter(|v| shared_stage(v).is_none())
             .cloned(),
     );
-    let (_, mut seeds) = split_seeds(&dst.config, &into.join("config.yaml"))?;
-    let (_, from_seeds) = split_seeds(&src.config, &from.join("config.yaml"))?;
-    seeds.extend(from_seeds);
-    seeds.sort_unstable();
-    seeds.dedup();
+
+    // config.yaml: `into`'s, with the new variants' definitions and every variant's seeds.
     let mut config = dst.config.clone();
-    if let Some(s) = config.get_mut("students").and_then(|s| s.as_mapping_mut()) {
-        s.insert("seeds".into(), serde_yaml::to_value(&seeds)?);
+    if !variants.is_empty() {
+        let defs = src
+            .config
+            .get("students")
+            .and_then(|s| s.get("variants"))
+            .and_then(|v| v.as_mapping())
+            .ok_or_else(|| anyhow!("{}/config.yaml: no students.variants", from.display()))?;
+        let into_defs = config
+            .get_mut("students")
+            .and_then(|s| s.as_mapping_mut())
+            .ok_or_else(|| anyhow!("{}/config.yaml: no `students` section", into.display()))?
+            .entry("variants".into())
+            .or_insert_with(|| serde_yaml::Value::Mapping(Default::default()));
+        let into_defs = into_defs.as_mapping_mut().ok_or_else(|| {
+            anyhow!(
+                "{}/config.yaml: students.variants is not a map",
+                into.display()
+            )
+        })?;
+        for v in &variants {
+            let def = defs.get(v.as_str()).ok_or_else(|| {
+                anyhow!(
+                    "{}/config.yaml: no definition of variant `{v}`",
+                    from.display()
+                )
+            })?;
+            into_defs.insert(v.as_str().into(), def.clone());
+        }
     }
+    let mut seeds_of: BTreeMap<ModelName, Vec<u64>> = BTreeMap::new();
+    for r in metrics.iter().filter(|r| !r.model.is_teacher()) {
+        let seeds = seeds_of.entry(r.model.clone()).or_default();
+        if !seeds.contains(&r.seed) {
+            seeds.push(r.seed);
+        }
+    }
+    seeds_of.values_mut().for_each(|s| s.sort_unstable());
+    record_seeds(&mut config, &seeds_of, &into.join("config.yaml"))?;
     let mut run = dst.run.clone();
     let entry = json!({
         "students": students.iter().map(|(m, s)| format!("{m} seed {s}")).collect::<Vec<_>>(),
+        "variants": variants.iter().map(ModelName::as_str).collect::<Vec<_>>(),
+        "config": src.variants.first().map(|v| v.config.as_str()),
         "from": src.run,
         "teacher_deviation": {
             "train_loss_rel": teacher_deviation.train_loss_rel,
@@ -498,6 +711,9 @@ pub fn merge(from: &Path, into: &Path, command: &[String]) -> Result<Merged> {
     write_csv(&staging.join("metrics.csv"), &metrics)?;
     write_csv(&staging.join("history.csv"), &history)?;
     write_csv(&staging.join("dev_predictions.csv"), &predictions)?;
+    if !variants.is_empty() {
+        write_csv(&staging.join("variants.csv"), &variant_rows)?;
+    }
     let write = |name: &str, bytes: Vec<u8>| {
         kd_core::io::atomic_write_bytes(&staging.join(name), &bytes)
             .with_context(|| format!("writing {}", staging.join(name).display()))
@@ -520,6 +736,7 @@ pub fn merge(from: &Path, into: &Path, command: &[String]) -> Result<Merged> {
     std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
     Ok(Merged {
         students,
+        variants,
         submissions: copied,
         teacher_deviation,
     })
@@ -757,12 +974,23 @@ mod tests {
         folder(&into, &[("bilstm", 0)], 90.0, 100.0);
         folder(&from, &[("bilstm", 1)], 90.0, 100.0);
         let cfg = from.join("config.yaml");
-        let text = std::fs::read_to_string(&cfg)
-            .unwrap()
-            .replace("baseline: bilstm", "baseline: soft");
+        let text = std::fs::read_to_string(&cfg).unwrap() + "augment:\n  n_iter: 2\n";
         std::fs::write(&cfg, text).unwrap();
         let err = merge(&from, &into, &[]).unwrap_err().to_string();
-        assert!(err.contains("differ in more than students.seeds"), "{err}");
+        assert!(
+            err.contains("differ in more than the name and students.{seeds, baseline, variants}"),
+            "{err}"
+        );
+
+        // A variant both have, defined otherwise.
+        folder(&from, &[("soft", 1)], 90.0, 100.0);
+        let v = from.join("variants.csv");
+        let text = std::fs::read_to_string(&v)
+            .unwrap()
+            .replace("distill,0.0,mse", "distill,0.5,mse");
+        std::fs::write(&v, text).unwrap();
+        let err = merge(&from, &into, &[]).unwrap_err().to_string();
+        assert!(err.contains("variant `soft` differs"), "{err}");
 
         folder(&from, &[("bilstm", 1)], 90.0, 100.0);
         let st = from.join("stages.json");
@@ -772,6 +1000,105 @@ mod tests {
         std::fs::write(&st, text).unwrap();
         let err = merge(&from, &into, &[]).unwrap_err().to_string();
         assert!(err.contains("stage teacher t2"), "{err}");
+    }
+
+    #[test]
+    fn adds_a_variant_run_on_its_own_under_another_configs_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (into, from) = (tmp.path().join("into"), tmp.path().join("from"));
+        let w = |dir: &Path, name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+        let defs = "  variants:\n    bilstm:\n      data: train\n    soft:\n      data: transfer\n";
+        folder(
+            &into,
+            &[("bilstm", 0), ("bilstm", 1), ("soft", 0), ("soft", 1)],
+            90.0,
+            100.0,
+        );
+        let text = std::fs::read_to_string(into.join("config.yaml")).unwrap() + defs;
+        w(&into, "config.yaml", &text);
+        // `--variants t2` of a config `c-extras` extending `c`: one variant, on a set of its own.
+        folder(&from, &[("t2", 0)], 90.0, 100.0);
+        for name in [
+            "metrics.csv",
+            "history.csv",
+            "dev_predictions.csv",
+            "teachers.csv",
+        ] {
+            let text = std::fs::read_to_string(from.join(name)).unwrap();
+            w(
+                &from,
+                name,
+                &text
+                    .replace(",c,", ",c-extras,")
+                    .replace(",c\n", ",c-extras\n"),
+            );
+        }
+        w(
+            &from,
+            "variants.csv",
+            "task,config,model,baseline,data,targets,objective,alpha,soft,temperature,n_iter,transfer_size,description,teacher\n\
+             sst2,c-extras,t2,true,transfer,teacher_logits,distill,0.0,soft_ce,2.0,2,20,c,teacher\n",
+        );
+        w(
+            &from,
+            "config.yaml",
+            "name: c-extras\nstudents:\n  seeds:\n  - 0\n  variants:\n    t2:\n      data: transfer\n      augment: {n_iter: 2}\n",
+        );
+        let mut stages = read_json(&from.join("stages.json")).unwrap();
+        stages
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"stage": "transfer", "key": "x2", "dir": "s/x2"}));
+        w(&from, "stages.json", &stages.to_string());
+
+        let m = merge(&from, &into, &["merge-results".into()]).unwrap();
+        assert_eq!(m.variants, [ModelName::new("t2").unwrap()]);
+        let variants = read_rows::<VariantRow>(&into.join("variants.csv")).unwrap();
+        let rows: Vec<(String, String, bool)> = variants
+            .iter()
+            .map(|v| (v.model.to_string(), v.config.clone(), v.baseline))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("bilstm".into(), "c".into(), true),
+                ("soft".into(), "c".into(), false),
+                ("t2".into(), "c".into(), false),
+            ]
+        );
+        let metrics = read_rows::<MetricRow>(&into.join("metrics.csv")).unwrap();
+        assert!(metrics.iter().all(|r| r.config == "c"));
+        assert_eq!(metrics.len(), 6);
+        let config: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(into.join("config.yaml")).unwrap())
+                .unwrap();
+        let students = &config["students"];
+        assert_eq!(students["seeds"], serde_yaml::to_value([0, 1]).unwrap());
+        assert_eq!(
+            students["variants"]["t2"]["seeds"],
+            serde_yaml::to_value([0]).unwrap(),
+            "a variant whose seeds differ from students.seeds gets its own"
+        );
+        assert_eq!(students["variants"]["t2"]["augment"]["n_iter"], 2);
+        assert!(students["variants"]["soft"].get("seeds").is_none());
+        assert_eq!(config["name"], "c");
+        let stages = read_json(&into.join("stages.json")).unwrap();
+        assert!(stages.as_array().unwrap().iter().any(|s| s["key"] == "x2"));
+        let run = read_json(&into.join("run.json")).unwrap();
+        assert_eq!(run["merged"][0]["variants"], json!(["t2"]));
+        assert_eq!(run["merged"][0]["config"], json!("c-extras"));
+
+        // A set `into` lacks, brought by no new variant: other settings.
+        let again = tmp.path().join("again");
+        folder(&again, &[("bilstm", 2)], 90.0, 100.0);
+        let mut stages = read_json(&again.join("stages.json")).unwrap();
+        stages
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"stage": "transfer", "key": "x3", "dir": "s/x3"}));
+        w(&again, "stages.json", &stages.to_string());
+        let err = merge(&again, &into, &[]).unwrap_err().to_string();
+        assert!(err.contains("stage transfer x3"), "{err}");
     }
 
     #[test]

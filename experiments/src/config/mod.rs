@@ -149,6 +149,8 @@ pub struct Overrides {
     pub threads: Option<usize>,
     /// `--smoke`: apply the smoke overlay.
     pub smoke: bool,
+    /// `--variants`: train and evaluate only these student variants (in the config's order).
+    pub variants: Option<Vec<String>>,
 }
 
 impl ExperimentConfig {
@@ -220,6 +222,9 @@ impl ExperimentConfig {
         }
         if let Some(threads) = overrides.threads {
             cfg.threads = Some(threads);
+        }
+        if let Some(names) = &overrides.variants {
+            cfg.students.select(names)?;
         }
         cfg.teacher.fine_tune.seed = cfg.seed;
         cfg.augment.seed = cfg.seed;

@@ -23,6 +23,7 @@
 //! so they cost no labelling of their own.
 
 use crate::names::ModelName;
+use anyhow::{bail, Result};
 use bilstm_student::{EmbeddingMode, Objective, StudentConfig, TrainConfig};
 use indexmap::IndexMap;
 use kd_core::augment::AugmentConfig;
@@ -116,6 +117,34 @@ pub struct StudentRun {
 }
 
 impl StudentsConfig {
+    /// Keeps only the variants named in `names` (`--variants`), in the config's order: a part of
+    /// an experiment trained on its own, whose rows `merge-results` can add to the published
+    /// folder of the rest. An unknown or repeated name is an error listing the variants. A
+    /// baseline left out is dropped (every variant of the selection then has `baseline` false
+    /// in `variants.csv`, unless the default rule picks one of them).
+    pub fn select(&mut self, names: &[String]) -> Result<()> {
+        let known = || self.variants.keys().cloned().collect::<Vec<_>>().join(", ");
+        if names.is_empty() {
+            bail!(
+                "--variants: name at least one variant (variants: {})",
+                known()
+            );
+        }
+        for (k, n) in names.iter().enumerate() {
+            if !self.variants.contains_key(n) {
+                bail!("--variants: no variant named `{n}` (variants: {})", known());
+            }
+            if names[..k].contains(n) {
+                bail!("--variants: `{n}` is named twice");
+            }
+        }
+        self.variants.retain(|name, _| names.contains(name));
+        if self.baseline.as_ref().is_some_and(|b| !names.contains(b)) {
+            self.baseline = None;
+        }
+        Ok(())
+    }
+
     /// The baseline variant's name.
     pub fn baseline_name(&self) -> String {
         if let Some(b) = &self.baseline {

@@ -693,7 +693,7 @@ fn at_epoch(parent: &TrainSummary, epoch: usize) -> Result<TrainSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Overrides;
+    use crate::config::{layered, Overrides};
     use crate::data::TaskData;
     use crate::log::RunLog;
     use crate::pipeline::tests::Inputs;
@@ -715,8 +715,13 @@ mod tests {
                 smoke,
                 ..Overrides::default()
             };
+            self.spec_with(config, &overrides, extra)
+        }
+
+        /// [`Fixture::spec`] with any overrides.
+        fn spec_with(&self, config: &'static str, overrides: &Overrides, extra: &str) -> RunSpec {
             RunSpec {
-                cfg: self.0.config_of(config, &overrides, extra),
+                cfg: self.0.config_of(config, overrides, extra),
                 data_dir: self.0.path("data"),
                 out_dir: self.0.path("out"),
                 store: self.0.path("store"),
@@ -869,6 +874,52 @@ mod tests {
             assert_eq!(*k.last().unwrap(), CellKind::Evaluate);
             assert_needs_come_first(exec);
         });
+    }
+
+    #[test]
+    fn a_selection_of_variants_keeps_their_stage_keys_and_only_their_stages() {
+        let fx = Fixture::new();
+        let full = fx.spec("sst2-ablations.yaml", false, "");
+        let names: Vec<String> = ["mse_n_iter2", "bilstm_soft"].map(String::from).into();
+        let overrides = Overrides {
+            variants: Some(names.clone()),
+            ..Overrides::default()
+        };
+        let part = fx.spec_with("sst2-ablations.yaml", &overrides, "");
+        let students = |spec: &RunSpec| {
+            with_exec(spec, |exec, plan| {
+                assert_needs_come_first(exec);
+                let students: Vec<(String, u64, std::path::PathBuf)> = plan
+                    .students
+                    .iter()
+                    .map(|s| (s.run.variant.to_string(), s.run.seed, s.stage.dir.clone()))
+                    .collect();
+                (students, plan.transfers.len(), plan.labels.len())
+            })
+        };
+        let (all, all_sets, _) = students(&full);
+        let (some, sets, labels) = students(&part);
+        // The config's order, not the command line's; the same keys as in the whole grid.
+        let expected: Vec<_> = all.into_iter().filter(|s| names.contains(&s.0)).collect();
+        assert_eq!(expected.len(), 6, "two variants x three seeds");
+        assert_eq!(expected[0].0, "bilstm_soft");
+        assert_eq!(some, expected);
+        // Both variants read transfer sets (n_iter 6 and 2): the grid's two, labelled once each.
+        assert_eq!((sets, labels, all_sets), (2, 2, 2));
+
+        let mut bad = overrides.clone();
+        bad.variants = Some(vec!["bilstm".into(), "no_such".into()]);
+        let base = layered::load(&layered::Source::Embedded("sst2-ablations.yaml")).unwrap();
+        let err = ExperimentConfig::from_value(base.clone(), &bad).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "--variants: no variant named `no_such` (variants: bilstm, bilstm_soft,"
+            ),
+            "{err}"
+        );
+        bad.variants = Some(vec!["bilstm".into(), "bilstm".into()]);
+        let err = ExperimentConfig::from_value(base, &bad).unwrap_err();
+        assert_eq!(err.to_string(), "--variants: `bilstm` is named twice");
     }
 
     #[test]
