@@ -71,17 +71,24 @@ fn seeds_are_paired_on_the_same_resampled_examples() {
 }
 
 #[test]
-fn only_the_common_seeds_count() {
-    // Seed 1 exists for the baseline only and would pull the difference to 0 if counted.
+fn every_seed_of_each_model_counts() {
+    // A folder grown by merge-results: the baseline has a seed the variant lacks. Each model's
+    // accuracy is averaged over its own seeds: variant scores (1, 1), baseline (1/2, 1).
     let variant = one_seed(&[true, true]);
     let baseline: Correctness = [(0, vec![false, true]), (1, vec![true, true])]
         .into_iter()
         .collect();
     let ci = paired_bootstrap(&variant, &baseline, &BootstrapConfig::default()).unwrap();
-    assert_eq!(ci.seeds, vec![0]);
-    assert_eq!(ci.diff, 50.0);
-    // d = (1, 0): a resample's difference is 50·K, K ~ Binomial(2, 1/2); P(K = 0) = 0.25.
-    assert_eq!((ci.low, ci.high), (0.0, 100.0));
+    assert_eq!(ci.seeds, vec![0, 1]);
+    // The difference of the means over each model's seeds: 100 - 75.
+    assert_eq!(ci.diff, 25.0);
+    // d = (1/2, 0): a resample's difference is 25·K, K ~ Binomial(2, 1/2); P(K = 0) = 0.25 >
+    // 0.025 and P(K ≤ 1) = 0.75 < 0.975.
+    assert_eq!((ci.low, ci.high), (0.0, 50.0));
+    // Seeds need not overlap at all.
+    let other: Correctness = [(7, vec![false, true])].into_iter().collect();
+    let ci = paired_bootstrap(&variant, &other, &BootstrapConfig::default()).unwrap();
+    assert_eq!((ci.diff, ci.seeds.clone()), (50.0, vec![0, 7]));
 }
 
 #[test]
@@ -100,11 +107,11 @@ fn the_generator_is_seeded() {
 }
 
 #[test]
-fn no_common_seed_or_unequal_lengths_is_an_error() {
+fn a_model_without_seeds_or_unequal_lengths_is_an_error() {
     let a = one_seed(&[true]);
-    let b: Correctness = [(1, vec![true])].into_iter().collect();
+    let b = Correctness::new();
     let err = paired_bootstrap(&a, &b, &BootstrapConfig::default()).unwrap_err();
-    assert!(err.contains("share no seed"), "{err}");
+    assert_eq!(err, "the baseline has no seed");
     let c = one_seed(&[true, false]);
     let err = paired_bootstrap(&a, &c, &BootstrapConfig::default()).unwrap_err();
     assert!(err.contains("expected 1"), "{err}");

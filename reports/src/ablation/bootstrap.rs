@@ -3,10 +3,12 @@
 //! Koehn 2004's paired bootstrap resampling for MT).
 //!
 //! The procedure, exactly:
-//! 1. Take the seeds both models have, S (the others are left out of the difference).
-//! 2. For each dev example i, d_i = (1/|S|) Σ_{s∈S} (`correct_variant[s][i]` − `correct_baseline[s][i]`),
-//!    so the observed difference, in accuracy points, is 100 · mean_i d_i: the accuracy
-//!    difference averaged over the common seeds.
+//! 1. Take each model's seeds, V for the variant and B for the baseline (a folder grown by
+//!    `merge-results` may hold more seeds of one variant than of another).
+//! 2. For each dev example i, d_i = (1/|V|) Σ_{s∈V} `correct_variant[s][i]` −
+//!    (1/|B|) Σ_{s∈B} `correct_baseline[s][i]`, so the observed difference, in accuracy points,
+//!    is 100 · mean_i d_i: the difference of the two models' accuracies, each averaged over its
+//!    own seeds (with V = B, the per-seed differences averaged over the seeds).
 //! 3. Draw B resamples (10,000 by default); each draws n example indices uniformly with
 //!    replacement (`rand` 0.8 `gen_range(0..n)` on a `ChaCha8Rng` seeded with
 //!    [`BootstrapConfig::seed`]) and computes 100 · mean of d over the drawn indices. The same
@@ -16,7 +18,8 @@
 //! 4. Sort the B values; the CI at level 1 − a is [v_(⌈B·a/2⌉), v_(⌈B·(1 − a/2)⌉)] (1-based order
 //!    statistics: with B = 10,000 and a = 0.05, the 250th and the 9,750th smallest).
 //!
-//! Sums are kept in integers (|S| · Σ d over draws), so identical predictions give exactly 0.
+//! Sums are kept in integers (|V| · Σ d over draws when V = B, |V| · |B| · Σ d otherwise), so
+//! identical predictions give exactly 0.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -49,13 +52,14 @@ pub type Correctness = BTreeMap<u64, Vec<bool>>;
 /// The bootstrap's result, in accuracy points (percent).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairedCi {
-    /// The observed difference: mean over common seeds of (variant − baseline) dev accuracy.
+    /// The observed difference: the variant's dev accuracy minus the baseline's, each averaged
+    /// over its own seeds.
     pub diff: f64,
     /// Lower end of the CI.
     pub low: f64,
     /// Upper end of the CI.
     pub high: f64,
-    /// The seeds both models have.
+    /// The seeds of either model.
     pub seeds: Vec<u64>,
     /// Number of dev examples.
     pub examples: usize,
@@ -77,21 +81,20 @@ impl PairedCi {
     }
 }
 
-/// The paired bootstrap CI of (variant − baseline) dev accuracy, pooled over their common seeds
-/// (see the module header for the exact procedure). Errors (as a message) when the models share
-/// no seed, when there are no examples, or when a seed's vector has another length than the rest.
+/// The paired bootstrap CI of (variant − baseline) dev accuracy, each model's accuracy averaged
+/// over its own seeds (see the module header for the exact procedure). Errors (as a message) when
+/// a model has no seed, when there are no examples, or when a seed's vector has another length
+/// than the rest.
 pub fn paired_bootstrap(
     variant: &Correctness,
     baseline: &Correctness,
     cfg: &BootstrapConfig,
 ) -> std::result::Result<PairedCi, String> {
-    let seeds: Vec<u64> = variant
-        .keys()
-        .filter(|s| baseline.contains_key(s))
-        .copied()
-        .collect();
-    if seeds.is_empty() {
-        return Err("the variant and the baseline share no seed".into());
+    if variant.is_empty() || baseline.is_empty() {
+        return Err(format!(
+            "the {} has no seed",
+            if variant.is_empty() { "variant" } else { "baseline" }
+        ));
     }
     if cfg.resamples == 0 || !(cfg.level > 0.0 && cfg.level < 1.0) {
         return Err(format!(
@@ -99,26 +102,36 @@ pub fn paired_bootstrap(
             cfg.resamples, cfg.level
         ));
     }
-    let n = variant[&seeds[0]].len();
+    let n = variant.values().next().map_or(0, Vec::len);
     if n == 0 {
         return Err("no dev examples".into());
     }
-    // k_i = |S| · d_i, an integer in [−|S|, |S|].
+    // k_i = |V| · d_i when V = B, an integer in [−|V|, |V|]; else |V| · |B| · d_i.
+    let (wv, wb, denom) = if variant.keys().eq(baseline.keys()) {
+        (1, 1, variant.len())
+    } else {
+        let (nv, nb) = (variant.len(), baseline.len());
+        (nb as i64, nv as i64, nv * nb)
+    };
     let mut k = vec![0i64; n];
-    for s in &seeds {
-        let (v, b) = (&variant[s], &baseline[s]);
-        if v.len() != n || b.len() != n {
-            return Err(format!(
-                "seed {s}: {} and {} predictions, expected {n}",
-                v.len(),
-                b.len()
-            ));
-        }
-        for (ki, (&cv, &cb)) in k.iter_mut().zip(v.iter().zip(b)) {
-            *ki += i64::from(cv) - i64::from(cb);
+    for (model, w) in [(variant, wv), (baseline, -wb)] {
+        for (s, c) in model {
+            if c.len() != n {
+                return Err(format!("seed {s}: {} predictions, expected {n}", c.len()));
+            }
+            for (ki, &ok) in k.iter_mut().zip(c) {
+                *ki += w * i64::from(ok);
+            }
         }
     }
-    let scale = 100.0 / (seeds.len() as f64 * n as f64);
+    let seeds: Vec<u64> = variant
+        .keys()
+        .chain(baseline.keys())
+        .copied()
+        .collect::<std::collections::BTreeSet<u64>>()
+        .into_iter()
+        .collect();
+    let scale = 100.0 / (denom as f64 * n as f64);
     let diff = k.iter().sum::<i64>() as f64 * scale;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut sums: Vec<i64> = (0..cfg.resamples)

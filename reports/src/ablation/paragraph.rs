@@ -321,9 +321,10 @@ fn intro(
     let seeds = seeds_phrase(seeds);
     format!(
         "**What the grid shows** (`{}`, {on}, {seeds}; each difference is \
-         paired, over the seeds both models have, with its {} bootstrap CI and a verdict: better \
-         or worse when that CI excludes 0, equivalent within ±{} when the 90% CI lies inside ±{} \
-         points, not shown either way otherwise; the baseline is `{base_name}`). ",
+         paired over examples, each model averaged over its seeds, with its {} bootstrap CI and a \
+         verdict: better or worse when that CI excludes 0, equivalent within ±{} when the 90% CI \
+         lies inside ±{} points, not shown either way otherwise; the baseline is \
+         `{base_name}`). ",
         table.name,
         pct(cfg.level),
         table.verdicts.margin,

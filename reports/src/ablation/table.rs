@@ -20,7 +20,7 @@ pub struct AblationRow {
     pub summary: Option<Summary>,
     /// Mean(variant) − mean(baseline), each over all its seeds; `None` for the baseline itself.
     pub delta: Option<f64>,
-    /// The paired bootstrap CI of (variant − baseline) over their common seeds; `None` for the
+    /// The paired bootstrap CI of (variant − baseline), each averaged over its seeds; `None` for the
     /// baseline and for a variant without predictions.
     pub ci: Option<PairedCi>,
     /// Its verdict against the baseline on dev accuracy ([`Verdict`]).
@@ -239,7 +239,8 @@ impl AblationTable {
         s.push_str(&format!(
             "\nΔ: difference of the mean dev accuracies (points). CI: paired bootstrap over the examples of \
              `{}` ({} resamples with replacement, ChaCha8 seed {}), each resample the \
-             accuracy difference averaged over the seeds both models have; percentile interval.",
+             difference of the two models' accuracies, each averaged over its own seeds; \
+             percentile interval.",
             self.split.id(),
             self.bootstrap.resamples,
             self.bootstrap.seed
