@@ -532,6 +532,69 @@ fn interleave<T: Clone>(
     out
 }
 
+/// A per-student result row (metrics, history, dev predictions): its (model, seed), and the same
+/// row under another config name.
+trait StudentRow: Clone {
+    fn key(&self) -> (&ModelName, u64);
+    fn renamed(&self, config: &str) -> Self;
+}
+
+impl StudentRow for MetricRow {
+    fn key(&self) -> (&ModelName, u64) {
+        (&self.model, self.seed)
+    }
+    fn renamed(&self, config: &str) -> Self {
+        MetricRow {
+            config: config.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+impl StudentRow for HistoryRow {
+    fn key(&self) -> (&ModelName, u64) {
+        (&self.model, self.seed)
+    }
+    fn renamed(&self, config: &str) -> Self {
+        HistoryRow {
+            config: config.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+impl StudentRow for DevPredictionRow {
+    fn key(&self) -> (&ModelName, u64) {
+        (&self.model, self.seed)
+    }
+    fn renamed(&self, config: &str) -> Self {
+        DevPredictionRow {
+            config: config.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+/// `into`'s rows with `from`'s rows of the students `is_new` accepts, under config name `name`,
+/// grouped by model ([`interleave`]).
+fn added<T: StudentRow>(
+    into: &[T],
+    from: &[T],
+    is_new: &impl Fn(&ModelName, u64) -> bool,
+    name: &str,
+) -> Vec<T> {
+    interleave(
+        into,
+        from.iter()
+            .filter(|r| {
+                let (m, s) = r.key();
+                is_new(m, s)
+            })
+            .map(|r| r.renamed(name)),
+        |r| r.key().0,
+    )
+}
+
 fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
     std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;
     for entry in std::fs::read_dir(src).with_context(|| format!("reading {}", src.display()))? {
@@ -592,39 +655,9 @@ pub fn merge(from: &Path, into: &Path, command: &[String]) -> Result<Merged> {
         .map(|v| v.config.clone())
         .unwrap_or_default();
 
-    let metrics = interleave(
-        &dst.metrics,
-        src.metrics
-            .iter()
-            .filter(|r| is_new(&r.model, r.seed))
-            .map(|r| MetricRow {
-                config: name.clone(),
-                ..r.clone()
-            }),
-        |r| &r.model,
-    );
-    let history = interleave(
-        &dst.history,
-        src.history
-            .iter()
-            .filter(|r| is_new(&r.model, r.seed))
-            .map(|r| HistoryRow {
-                config: name.clone(),
-                ..r.clone()
-            }),
-        |r| &r.model,
-    );
-    let predictions = interleave(
-        &dst.predictions,
-        src.predictions
-            .iter()
-            .filter(|r| is_new(&r.model, r.seed))
-            .map(|r| DevPredictionRow {
-                config: name.clone(),
-                ..r.clone()
-            }),
-        |r| &r.model,
-    );
+    let metrics = added(&dst.metrics, &src.metrics, &is_new, &name);
+    let history = added(&dst.history, &src.history, &is_new, &name);
+    let predictions = added(&dst.predictions, &src.predictions, &is_new, &name);
     let mut variant_rows = dst.variants.clone();
     variant_rows.extend(
         src.variants
