@@ -310,3 +310,42 @@ fn inconsistent_folders_name_file_and_line() {
     });
     assert!(msg.contains(":98: column `example`"), "{msg}");
 }
+
+#[test]
+fn a_grid_of_baseline_and_bilstm_soft_attributes_nothing() {
+    // The default run's folder: the baseline and BiLSTM_SOFT, no ingredient on its own.
+    let (_tmp, run_dir) = copied_fixture();
+    for f in ["variants.csv", "metrics.csv", "dev_predictions.csv"] {
+        let path = run_dir.join(f);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .enumerate()
+            .filter(|(i, l)| {
+                *i == 0
+                    || [",teacher,", ",bilstm,", ",bilstm_soft,"]
+                        .iter()
+                        .any(|m| l.contains(m))
+            })
+            .map(|(_, l)| l)
+            .collect();
+        std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+    }
+    let cfg = BootstrapConfig::default();
+    let run = AblationRun::load(&run_dir).unwrap();
+    assert_eq!(run.variants.len(), 2);
+    let table = AblationTable::build(&run, &cfg, &VerdictConfig::default()).unwrap();
+    let text = paragraph(&run, &table, &cfg).unwrap();
+    assert!(
+        text.contains("BiLSTM_SOFT (`bilstm_soft`) against the baseline: dev accuracy +31.25"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "The grid runs no ingredient on its own, so it cannot say where the gain comes from."
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("comes from combining"), "{text}");
+    assert!(!text.contains("Over all"), "{text}");
+}

@@ -20,13 +20,17 @@ struct Ingredient {
     matches: fn(&VariantRow) -> bool,
 }
 
+/// The labels of the two single ingredients whose absence of effect would leave the combination.
+const KD_ALONE: &str = "KD without augmentation";
+const AUG_ALONE: &str = "augmentation without a teacher";
+
 const INGREDIENTS: [Ingredient; 3] = [
     Ingredient {
-        label: "KD without augmentation",
+        label: KD_ALONE,
         matches: |v| v.data == DataSource::Train && v.targets == Targets::TeacherLogits,
     },
     Ingredient {
-        label: "augmentation without a teacher",
+        label: AUG_ALONE,
         matches: |v| v.data == DataSource::Transfer && v.targets == Targets::Inherited,
     },
     Ingredient {
@@ -126,8 +130,15 @@ pub fn paragraph(
             vs_full,
         });
     }
-    for (i, &m) in measures.iter().enumerate() {
-        s.push_str(&conclusion(m, i, full_vs_base[i].as_ref(), &findings, v));
+    if findings.is_empty() {
+        // Nothing to attribute to: the grid is a baseline and BiLSTM_SOFT (the default run).
+        s.push_str(
+            " The grid runs no ingredient on its own, so it cannot say where the gain comes from.",
+        );
+    } else {
+        for (i, &m) in measures.iter().enumerate() {
+            s.push_str(&conclusion(m, i, full_vs_base[i].as_ref(), &findings, v));
+        }
     }
     s.push_str(&disagreements(&measures, &full_vs_base, &findings));
     let absent: Vec<String> = INGREDIENTS
@@ -238,10 +249,16 @@ fn conclusion(
         ));
     }
     if s.is_empty() {
-        s = format!(
-            " {on}, no ingredient alone is shown better than the baseline: the gain comes from \
-             combining augmentation with the teacher's logits."
-        );
+        // "Comes from combining" only where both single ingredients were tried.
+        let tried = |label: &str| findings.iter().any(|f| f.label == label);
+        s = if tried(KD_ALONE) && tried(AUG_ALONE) {
+            format!(
+                " {on}, no ingredient alone is shown better than the baseline: the gain comes \
+                 from combining augmentation with the teacher's logits."
+            )
+        } else {
+            format!(" {on}, no ingredient in this grid alone is shown better than the baseline.")
+        };
     }
     s
 }
@@ -356,6 +373,10 @@ fn overview(table: &AblationTable) -> String {
     let (Some(best), Some(worst)) = (best, worst) else {
         return String::new();
     };
+    if others.len() < 2 {
+        // One variant: its comparison has been given; there is nothing to rank.
+        return String::new();
+    }
     format!(
         " Over all {} variants, {beyond} {} better or worse than the baseline on dev accuracy; \
          the highest is `{}` ({:+.2}), the lowest `{}` ({:+.2}).",
