@@ -4,13 +4,10 @@
 
 mod common;
 
-use common::render;
-use reports::ablation::bootstrap::BootstrapConfig;
+use common::{close, grid, render, row};
 use reports::ablation::frame::{dev_accuracy_by_variant, tidy};
-use reports::ablation::paragraph::paragraph;
 use reports::ablation::run::AblationRun;
-use reports::ablation::table::AblationTable;
-use reports::ablation::verdict::{Verdict, VerdictConfig};
+use reports::ablation::verdict::Verdict;
 use std::path::{Path, PathBuf};
 
 fn fixture_results() -> PathBuf {
@@ -29,10 +26,6 @@ fn copied_fixture() -> (tempfile::TempDir, PathBuf) {
         std::fs::copy(fixture_run().join(f), run.join(f)).unwrap();
     }
     (tmp, run)
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-9
 }
 
 #[test]
@@ -65,16 +58,8 @@ fn tidy_table_joins_metrics_with_variants() {
 
 #[test]
 fn ablation_table_on_the_fixture() {
-    let run = AblationRun::load(&fixture_run()).unwrap();
-    let table =
-        AblationTable::build(&run, &BootstrapConfig::default(), &VerdictConfig::default()).unwrap();
-    let row = |m: &str| {
-        table
-            .rows
-            .iter()
-            .find(|r| r.variant.model.as_str() == m)
-            .unwrap()
-    };
+    let (_, table, _) = grid(&fixture_run());
+    let row = |m: &str| row(&table, m);
     let base = row("bilstm");
     assert!(base.variant.baseline && base.delta.is_none() && base.ci.is_none());
     let soft = row("bilstm_soft");
@@ -125,10 +110,7 @@ fn ablation_table_on_the_fixture() {
 
 #[test]
 fn paragraph_is_drawn_from_the_numbers() {
-    let cfg = BootstrapConfig::default();
-    let run = AblationRun::load(&fixture_run()).unwrap();
-    let table = AblationTable::build(&run, &cfg, &VerdictConfig::default()).unwrap();
-    let text = paragraph(&run, &table, &cfg).unwrap();
+    let (_, _, text) = grid(&fixture_run());
     assert!(
         text.contains("BiLSTM_SOFT (`bilstm_soft`) against the baseline: dev accuracy +31.25"),
         "{text}"
@@ -170,9 +152,7 @@ fn paragraph_is_drawn_from_the_numbers() {
             "aug_teacher_argmax,dev,accuracy,87.5",
         );
     std::fs::write(dir.join("metrics.csv"), metrics).unwrap();
-    let run = AblationRun::load(&dir).unwrap();
-    let table = AblationTable::build(&run, &cfg, &VerdictConfig::default()).unwrap();
-    let text = paragraph(&run, &table, &cfg).unwrap();
+    let (_, table, text) = grid(&dir);
     assert!(
         text.contains(
             "against BiLSTM_SOFT: dev accuracy +0.00 [+0.00, +0.00], equivalent within ±0.5"
@@ -181,12 +161,7 @@ fn paragraph_is_drawn_from_the_numbers() {
     );
     // The rule table allows "alone carries" only now: better than the baseline (if its CI
     // excludes 0) and equivalent to BiLSTM_SOFT.
-    let argmax_better = table
-        .rows
-        .iter()
-        .find(|r| r.variant.model.as_str() == "aug_teacher_argmax")
-        .and_then(|r| r.verdict)
-        == Some(Verdict::Better);
+    let argmax_better = row(&table, "aug_teacher_argmax").verdict == Some(Verdict::Better);
     assert_eq!(
         text.contains("carries the gain") || text.contains("carry the gain"),
         argmax_better,
@@ -331,11 +306,8 @@ fn a_grid_of_baseline_and_bilstm_soft_attributes_nothing() {
             .collect();
         std::fs::write(&path, kept.join("\n") + "\n").unwrap();
     }
-    let cfg = BootstrapConfig::default();
-    let run = AblationRun::load(&run_dir).unwrap();
+    let (run, _, text) = grid(&run_dir);
     assert_eq!(run.variants.len(), 2);
-    let table = AblationTable::build(&run, &cfg, &VerdictConfig::default()).unwrap();
-    let text = paragraph(&run, &table, &cfg).unwrap();
     assert!(
         text.contains("BiLSTM_SOFT (`bilstm_soft`) against the baseline: dev accuracy +31.25"),
         "{text}"

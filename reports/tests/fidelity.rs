@@ -4,14 +4,13 @@
 
 mod common;
 
-use common::render;
+use common::{close, grid, render, row};
 use reports::ablation::bootstrap::BootstrapConfig;
 use reports::ablation::dose::Dose;
 use reports::ablation::factorial::Factorial;
 use reports::ablation::run::AblationRun;
 use reports::ablation::table::{AblationTable, Measure};
 use reports::ablation::teachers::TeacherSweep;
-use reports::ablation::verdict::VerdictConfig;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -195,16 +194,10 @@ fn fixture(results: &Path) -> PathBuf {
     dir
 }
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-9
-}
-
 fn setup() -> (tempfile::TempDir, PathBuf, AblationRun, AblationTable) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = fixture(&tmp.path().join("results"));
-    let run = AblationRun::load(&dir).unwrap();
-    let table =
-        AblationTable::build(&run, &BootstrapConfig::default(), &VerdictConfig::default()).unwrap();
+    let (run, table, _) = grid(&dir);
     (tmp, dir, run, table)
 }
 
@@ -212,13 +205,7 @@ fn setup() -> (tempfile::TempDir, PathBuf, AblationRun, AblationTable) {
 fn test_agreement_is_the_second_measure_of_the_table() {
     let (_tmp, _dir, run, table) = setup();
     assert!(table.has_agreement);
-    let row = |m: &str| {
-        table
-            .rows
-            .iter()
-            .find(|r| r.variant.model.as_str() == m)
-            .unwrap()
-    };
+    let row = |m: &str| row(&table, m);
     // Against its own teacher: soft_b agrees with teacher_b everywhere.
     assert!(close(row("soft_b").agreement.unwrap().mean, 100.0));
     assert!(close(row("bilstm").agreement.unwrap().mean, 50.0));

@@ -49,3 +49,39 @@ pub fn render(results: &Path, out: &Path) -> reports::RunOutput {
     })
     .unwrap()
 }
+
+/// Equal to within floating-point rounding.
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+/// The ablation table's row of `model`; the test fails if there is none.
+pub fn row<'a>(
+    table: &'a reports::ablation::table::AblationTable,
+    model: &str,
+) -> &'a reports::ablation::table::AblationRow {
+    table
+        .rows
+        .iter()
+        .find(|r| r.variant.model.as_str() == model)
+        .unwrap_or_else(|| panic!("no row for {model}"))
+}
+
+/// A run folder loaded, its ablation table built and its paragraph written, all at the default
+/// bootstrap and verdict settings.
+pub fn grid(
+    dir: &Path,
+) -> (
+    reports::ablation::run::AblationRun,
+    reports::ablation::table::AblationTable,
+    String,
+) {
+    use reports::ablation::{bootstrap::BootstrapConfig, verdict::VerdictConfig};
+    let cfg = BootstrapConfig::default();
+    let run = reports::ablation::run::AblationRun::load(dir).unwrap();
+    let table =
+        reports::ablation::table::AblationTable::build(&run, &cfg, &VerdictConfig::default())
+            .unwrap();
+    let text = reports::ablation::paragraph::paragraph(&run, &table, &cfg).unwrap();
+    (run, table, text)
+}
