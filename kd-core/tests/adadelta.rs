@@ -234,3 +234,75 @@ fn schedule_matches_transformers() {
     assert_eq!(linear_warmup_decay(55, 10, 100), 0.5);
     assert_eq!(linear_warmup_decay(200, 10, 100), 0.0);
 }
+
+/// Counts the subnormal values of a float tensor.
+fn subnormals(t: &Tensor) -> i64 {
+    let tiny = f64::from(f32::MIN_POSITIVE);
+    (t.abs().lt(tiny) * t.ne(0.0))
+        .sum(Kind::Int64)
+        .int64_value(&[])
+}
+
+/// The flush of subnormal state (every `Adadelta::FLUSH_EVERY` steps) changes no parameter: an embedding-like
+/// variable whose untouched rows' averages decay into the subnormal range, trained with and without
+/// the flush, ends bitwise equal; only the flushed optimiser's state is free of subnormals.
+#[test]
+fn flushing_subnormal_state_leaves_the_parameters_unchanged() {
+    tch::manual_seed(0);
+    let opts = (Kind::Float, Device::Cpu);
+    let init = Tensor::randn([64, 8], opts);
+    let (a, b) = (
+        init.copy().set_requires_grad(true),
+        init.copy().set_requires_grad(true),
+    );
+    let cfg = AdadeltaConfig::default();
+    let mut flushed = Adadelta::new(vec![a.shallow_clone()], cfg);
+    let mut plain = Adadelta::new(vec![b.shallow_clone()], cfg);
+    plain.set_flush_subnormals(false);
+    // Start from state where half the rows sit just above the subnormal range and the rest hold
+    // subnormal values already, as after a long run.
+    let state = |scale: f64| {
+        let rows = Tensor::rand([64, 1], opts).lt(0.5).to_kind(Kind::Float);
+        let normal = Tensor::rand([64, 8], opts) * 1e-36;
+        let sub = Tensor::rand([64, 8], opts) * scale;
+        &rows * normal + (1.0 - &rows) * sub
+    };
+    let saved = vec![
+        ("square_avg.0".to_string(), state(1e-39)),
+        ("acc_delta.0".to_string(), state(1e-40)),
+        ("step".to_string(), Tensor::from(0i64)),
+    ];
+    flushed.load_state_tensors(&saved).unwrap();
+    plain.load_state_tensors(&saved).unwrap();
+    assert!(subnormals(&saved[0].1) > 0);
+    for step in 0..(3 * Adadelta::FLUSH_EVERY) {
+        // A batch touches 4 of the 64 rows; the others get a zero gradient. Some gradients are
+        // tiny enough that (1 - rho) g² is itself subnormal.
+        let rows = Tensor::randperm(64, (Kind::Int64, Device::Cpu)).narrow(0, 0, 4);
+        let mut w = Tensor::zeros([64, 8], opts);
+        let scale = if step % 3 == 0 { 1e-21 } else { 1.0 };
+        let _ = w.index_copy_(0, &rows, &(Tensor::randn([4, 8], opts) * scale));
+        for (opt, var) in [(&mut flushed, &a), (&mut plain, &b)] {
+            opt.zero_grad();
+            (var * &w).sum(Kind::Float).backward();
+            opt.step();
+        }
+        assert!(a.equal(&b), "parameters differ after step {}", step + 1);
+    }
+    let state_of = |opt: &Adadelta| -> i64 {
+        opt.state_tensors()
+            .iter()
+            .filter(|(k, _)| k != "step")
+            .map(|(_, t)| subnormals(t))
+            .sum()
+    };
+    assert_eq!(state_of(&flushed), 0, "flushed state keeps subnormals");
+    assert!(
+        state_of(&plain) > 0,
+        "the test never produced subnormal state"
+    );
+    // The two optimisers did differ: their state tensors are not equal.
+    assert!(!flushed.state_tensors()[0]
+        .1
+        .equal(&plain.state_tensors()[0].1));
+}
