@@ -172,8 +172,13 @@ fn submission_model(name: &str) -> Option<ModelName> {
 /// seeds or other variants than `into`, of a config with another name that extends `into`'s.
 const PART_KEYS: [&str; 3] = ["seeds", "baseline", "variants"];
 
-/// The resolved config without its `name` and the [`PART_KEYS`] of `students`, and its variants'
-/// definitions (each without its `seeds`), by name.
+/// Top-level keys of a resolved config that are settings of the invocation, not of the
+/// experiment: libtorch's thread count (stage keys leave it out; each stage's provenance records
+/// the threads it ran with).
+const RUN_KEYS: [&str; 1] = ["threads"];
+
+/// The resolved config without its `name`, the [`RUN_KEYS`] and the [`PART_KEYS`] of `students`,
+/// and its variants' definitions (each without its `seeds`), by name.
 fn settings(
     config: &serde_yaml::Value,
     path: &Path,
@@ -181,6 +186,9 @@ fn settings(
     let mut rest = config.clone();
     if let Some(m) = rest.as_mapping_mut() {
         m.remove("name");
+        for key in RUN_KEYS {
+            m.remove(key);
+        }
     }
     let students = rest
         .get_mut("students")
@@ -200,6 +208,37 @@ fn settings(
         students.remove(key);
     }
     Ok((rest, variants))
+}
+
+/// The keys in which two configs differ: top-level keys, and `students.<key>` within `students`.
+fn differing_keys(a: &serde_yaml::Value, b: &serde_yaml::Value) -> Vec<String> {
+    let keys = |v: &serde_yaml::Value| -> Vec<String> {
+        v.as_mapping()
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut names: Vec<String> = keys(a);
+    names.extend(keys(b).into_iter().filter(|k| a.get(k.as_str()).is_none()));
+    let mut out = Vec::new();
+    for name in names {
+        let (x, y) = (a.get(name.as_str()), b.get(name.as_str()));
+        if x == y {
+            continue;
+        }
+        match (x, y) {
+            (Some(x), Some(y)) if name == "students" => out.extend(
+                differing_keys(x, y)
+                    .into_iter()
+                    .map(|k| format!("students.{k}")),
+            ),
+            _ => out.push(name),
+        }
+    }
+    out
 }
 
 /// `config`'s seeds, rewritten to those of `seeds_of` (every student variant's seeds in the
@@ -320,9 +359,10 @@ fn check(from: &Folder, into: &Folder) -> Result<Checked> {
     let (into_cfg, into_defs) = settings(&into.config, &into.dir.join("config.yaml"))?;
     if from_cfg != into_cfg {
         bail!(
-            "config.yaml of {f} and {i} differ in more than the name and students.{{{}}}: not \
-             the same experiment",
-            PART_KEYS.join(", ")
+            "config.yaml of {f} and {i} differ in more than the name and students.{{{}}} (in {}): \
+             not the same experiment",
+            PART_KEYS.join(", "),
+            differing_keys(&from_cfg, &into_cfg).join(", ")
         );
     }
     for (name, def) in &from_defs {
@@ -1000,6 +1040,26 @@ mod tests {
         assert_eq!(t[0].train_loss, 0.25);
     }
 
+    /// `threads` is the invocation's (e.g. `--threads 1` on a shared machine), not the
+    /// experiment's: a part run with it joins a folder evaluated without it.
+    #[test]
+    fn the_thread_count_of_a_run_does_not_count() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (into, from) = (tmp.path().join("into"), tmp.path().join("from"));
+        folder(&into, &[("bilstm", 0)], 90.0, 100.0);
+        folder(&from, &[("bilstm", 1)], 90.0, 100.0);
+        for (dir, threads) in [(&into, "null"), (&from, "1")] {
+            let cfg = dir.join("config.yaml");
+            let text = std::fs::read_to_string(&cfg).unwrap() + &format!("threads: {threads}\n");
+            std::fs::write(&cfg, text).unwrap();
+        }
+        merge(&from, &into, &[]).unwrap();
+        assert_eq!(
+            models_in_order(&into),
+            [("teacher", 0), ("bilstm", 0), ("bilstm", 1)].map(|(m, s)| (m.to_string(), s))
+        );
+    }
+
     #[test]
     fn refuses_another_experiment() {
         let tmp = tempfile::tempdir().unwrap();
@@ -1011,7 +1071,9 @@ mod tests {
         std::fs::write(&cfg, text).unwrap();
         let err = merge(&from, &into, &[]).unwrap_err().to_string();
         assert!(
-            err.contains("differ in more than the name and students.{seeds, baseline, variants}"),
+            err.contains(
+                "differ in more than the name and students.{seeds, baseline, variants} (in augment)"
+            ),
             "{err}"
         );
 
