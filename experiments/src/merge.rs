@@ -579,41 +579,24 @@ trait StudentRow: Clone {
     fn renamed(&self, config: &str) -> Self;
 }
 
-impl StudentRow for MetricRow {
-    fn key(&self) -> (&ModelName, u64) {
-        (&self.model, self.seed)
-    }
-    fn renamed(&self, config: &str) -> Self {
-        MetricRow {
-            config: config.to_string(),
-            ..self.clone()
+/// The three row types share the fields `StudentRow` reads, so one impl serves all.
+macro_rules! student_row {
+    ($($row:ident),*) => {$(
+        impl StudentRow for $row {
+            fn key(&self) -> (&ModelName, u64) {
+                (&self.model, self.seed)
+            }
+            fn renamed(&self, config: &str) -> Self {
+                $row {
+                    config: config.to_string(),
+                    ..self.clone()
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl StudentRow for HistoryRow {
-    fn key(&self) -> (&ModelName, u64) {
-        (&self.model, self.seed)
-    }
-    fn renamed(&self, config: &str) -> Self {
-        HistoryRow {
-            config: config.to_string(),
-            ..self.clone()
-        }
-    }
-}
-
-impl StudentRow for DevPredictionRow {
-    fn key(&self) -> (&ModelName, u64) {
-        (&self.model, self.seed)
-    }
-    fn renamed(&self, config: &str) -> Self {
-        DevPredictionRow {
-            config: config.to_string(),
-            ..self.clone()
-        }
-    }
-}
+student_row!(MetricRow, HistoryRow, DevPredictionRow);
 
 /// `into`'s rows with `from`'s rows of the students `is_new` accepts, under config name `name`,
 /// grouped by model ([`interleave`]).
