@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// Command-line arguments (the interface other tools rely on: keep it stable).
 #[derive(Debug, Parser)]
 #[command(
+    version = crate::results::VERSION,
     about = "Distil a fine-tuned BERT teacher into BiLSTM students (Tang et al. 2019): fine-tune the \
              teacher, build and label the augmented transfer set, train every student variant of the \
              config, evaluate on dev, write GLUE submissions and the result CSVs."

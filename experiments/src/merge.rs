@@ -20,6 +20,7 @@
 
 use crate::results::{
     git_rev, write_csv, DevPredictionRow, HistoryRow, LogitRow, MetricRow, TeacherRow, VariantRow,
+    BUILD_REV,
 };
 use anyhow::{anyhow, bail, Context, Result};
 use reports::rows::{read_rows, CsvRow};
@@ -751,7 +752,7 @@ pub fn merge(from: &Path, into: &Path, command: &[String]) -> Result<Merged> {
             "train_loss_rel": teacher_deviation.train_loss_rel,
             "logit_abs": teacher_deviation.logit_abs,
         },
-        "merged_by": { "command": command, "git_rev": git_rev() },
+        "merged_by": { "command": command, "git_rev": git_rev(), "build_rev": BUILD_REV },
     });
     match run.get_mut("merged").and_then(Value::as_array_mut) {
         Some(list) => list.push(entry),

@@ -23,7 +23,7 @@ use crate::data::{load_task_data, TaskData};
 use crate::log::RunLog;
 use crate::logln;
 use crate::names::{task_slug, ModelName};
-use crate::results::{git_rev, write_csv, HistoryRow, TeacherRow, VariantRow};
+use crate::results::{git_rev, write_csv, HistoryRow, TeacherRow, VariantRow, BUILD_REV};
 use crate::stages::evaluate::{load_student, score, Evaluation, Subject};
 use crate::stages::predictions::{self, Predictions};
 use crate::stages::{self, TrainSummary};
@@ -639,7 +639,8 @@ impl<'a> Run<'a> {
         let rev = git_rev();
         logln!(
             log,
-            "{}: config '{}', seed {}, data {}, out {}, store {}, device {:?}, {} threads, git {rev}",
+            "{}: config '{}', seed {}, data {}, out {}, store {}, device {:?}, {} threads, git {rev} \
+             (binary built at {BUILD_REV})",
             task_slug(cfg.task),
             cfg.name,
             cfg.seed,

@@ -26,6 +26,22 @@ pub fn write_csv<T: reports::rows::CsvRow + serde::Serialize>(
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// The revision this binary was built from (experiments/build.rs): the checkout's short HEAD at
+/// build time, `-dirty` when its Rust sources had uncommitted changes; the build's `KD_GIT_REV`
+/// when given one; else `unknown`.
+pub const BUILD_REV: &str = env!("KD_BUILD_REV");
+
+/// What the binaries' `--version` prints: the crate version, the revision they were built from
+/// and the libtorch they were built against.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (built at ",
+    env!("KD_BUILD_REV"),
+    ", libtorch ",
+    env!("KD_LIBTORCH_VERSION"),
+    ")"
+);
+
 /// The short git revision of the working tree, with `-dirty` when it has uncommitted changes;
 /// outside a git checkout, the revision the binary was built from when its build was given one
 /// (`KD_GIT_REV`, baked in by experiments/build.rs: the Docker image's), else `unknown`.

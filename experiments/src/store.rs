@@ -119,8 +119,13 @@ pub struct Failure {
 /// The code and machine that produced a stage or a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
-    /// `git rev-parse --short HEAD` (`-dirty` with uncommitted changes).
+    /// `git rev-parse --short HEAD` (`-dirty` with uncommitted changes) when the stage finished.
     pub git_rev: String,
+    /// The revision the binary was built from (`-dirty` when its Rust sources had uncommitted
+    /// changes; see experiments/build.rs). Differs from `git_rev` when the checkout moved on after
+    /// the build. Absent in stages finished before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_rev: Option<String>,
     /// e.g. `Cpu`, `Cuda(0)`.
     pub device: String,
     /// `/proc/cpuinfo`'s model name.
@@ -141,6 +146,7 @@ impl Provenance {
     pub fn here(device: tch::Device) -> Self {
         Self {
             git_rev: crate::results::git_rev(),
+            build_rev: Some(crate::results::BUILD_REV.to_string()),
             device: format!("{device:?}"),
             cpu: cpu_model(),
             isa: isa_flags(),

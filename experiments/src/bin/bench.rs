@@ -14,6 +14,7 @@ use std::time::Instant;
 
 /// Throughput benchmarks (examples/s) on SST-2 training sentences.
 #[derive(Debug, Parser)]
+#[command(version = experiments::results::VERSION)]
 struct Args {
     #[command(subcommand)]
     what: What,

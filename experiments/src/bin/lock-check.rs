@@ -14,6 +14,7 @@ use std::time::Duration;
 /// on two or more nodes at once over the same empty directory of that file system.
 #[derive(Debug, Parser)]
 #[command(
+    version = experiments::results::VERSION,
     name = "lock-check",
     after_help = "Each process announces itself in DIR and waits for the others at each step, so \
                   start them within --timeout of each other (e.g. `srun -N2 -n2 lock-check DIR` \

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 /// whose losses and logits differ by float rounding only).
 #[derive(Debug, Parser)]
 #[command(
+    version = experiments::results::VERSION,
     name = "merge-results",
     after_help = "Typical uses: seeds trained on another machine, e.g.\n  sst2 --config \
                   experiments/configs/sst2-ablations-converged.yaml --student-seeds 4 --out-dir \

@@ -222,6 +222,50 @@ fn finishing_checks_the_claim_and_records_the_owner() {
         serde_json::from_str(&std::fs::read_to_string(stage.dir.join("done.json")).unwrap())
             .unwrap();
     assert_eq!(done.owner.as_ref(), Some(Owner::current()));
+    let build = done.provenance.build_rev.as_deref();
+    assert_eq!(
+        build,
+        Some(crate::results::BUILD_REV),
+        "the binary's revision is recorded"
+    );
+}
+
+/// `git` in the workspace root: its trimmed stdout (panics where git cannot run: the tests run
+/// in a checkout).
+fn git(args: &[&str]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new("git").current_dir(root).args(args).output();
+    let out = out.unwrap_or_else(|e| panic!("git {args:?}: {e}"));
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The revision baked in by build.rs follows the checkout: a commit, a checkout or an edit of a
+/// source file reruns it (through cargo's rerun-if-changed), so a test binary built by cargo
+/// carries the HEAD it was built at, dirty exactly when the Rust sources differ from it.
+#[test]
+fn the_build_revision_is_the_checkouts_head_dirty_when_its_sources_are() {
+    let build = crate::results::BUILD_REV;
+    if let Some(given) = option_env!("KD_GIT_REV").filter(|r| !r.is_empty()) {
+        assert_eq!(build, given, "a build given KD_GIT_REV records it");
+        return;
+    }
+    let head = git(&["rev-parse", "--short", "HEAD"]);
+    let changed = git(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        "*.rs",
+        "*Cargo.toml",
+        "Cargo.lock",
+    ]);
+    let expected = if changed.is_empty() {
+        head
+    } else {
+        format!("{head}-dirty")
+    };
+    assert_eq!(build, expected, "changed sources:\n{changed}");
 }
 
 #[test]
