@@ -270,7 +270,10 @@ pub fn main(task: Task) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
-    let matches = Args::command().after_help(after_help()).get_matches();
+    let command = Args::command()
+        .name(task_slug(task))
+        .after_help(after_help());
+    let matches = command.get_matches();
     let args = match Args::from_arg_matches(&matches) {
         Ok(a) => a,
         Err(e) => e.exit(),

@@ -517,6 +517,36 @@ fn run_err(args: &[&str]) -> String {
     errors[0].to_string()
 }
 
+/// Every binary's `--version` names it, the revision it was built from and its libtorch, the same
+/// revision its stages record as `build_rev`.
+#[test]
+fn every_binary_names_itself_and_the_revision_it_was_built_from() {
+    let binaries = [
+        ("sst2", env!("CARGO_BIN_EXE_sst2")),
+        ("qqp", env!("CARGO_BIN_EXE_qqp")),
+        ("mnli", env!("CARGO_BIN_EXE_mnli")),
+        ("predict", env!("CARGO_BIN_EXE_predict")),
+        ("merge-results", env!("CARGO_BIN_EXE_merge-results")),
+        ("lock-check", env!("CARGO_BIN_EXE_lock-check")),
+        ("bench", env!("CARGO_BIN_EXE_bench")),
+        ("table2", env!("CARGO_BIN_EXE_table2")),
+    ];
+    let version = experiments::results::VERSION;
+    assert!(
+        version.contains(experiments::results::BUILD_REV),
+        "{version}"
+    );
+    for (name, exe) in binaries {
+        let out = std::process::Command::new(exe)
+            .arg("--version")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name} --version: {out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.trim(), format!("{name} {version}"));
+    }
+}
+
 #[test]
 fn bad_input_gives_one_clear_error() {
     let tmp = tempfile::tempdir().unwrap();

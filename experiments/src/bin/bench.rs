@@ -14,7 +14,7 @@ use std::time::Instant;
 
 /// Throughput benchmarks (examples/s) on SST-2 training sentences.
 #[derive(Debug, Parser)]
-#[command(version = experiments::results::VERSION)]
+#[command(name = "bench", version = experiments::results::VERSION)]
 struct Args {
     #[command(subcommand)]
     what: What,

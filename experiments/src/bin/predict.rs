@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// teacher (runs/store/teacher-<hash>/). Writes one row per input: its index, the predicted
 /// label and the softmax probability of every class.
 #[derive(Debug, Parser)]
-#[command(version = experiments::results::VERSION, after_help = AFTER_HELP)]
+#[command(name = "predict", version = experiments::results::VERSION, after_help = AFTER_HELP)]
 struct Args {
     /// The model's directory. A student dir holds student_config.json, vocab.json and
     /// best.safetensors; a teacher dir config.json (with id2label), model.safetensors and

@@ -19,7 +19,7 @@ use std::time::Instant;
 /// Measure model size and inference time (the paper's Table 2 protocol: 67,349 SST-2 training
 /// sentences, batch 512) for the teacher and the BiLSTM_SOFT student.
 #[derive(Debug, Parser)]
-#[command(version = experiments::results::VERSION)]
+#[command(name = "table2", version = experiments::results::VERSION)]
 struct Args {
     /// GLUE data root (holding SST-2/) or the SST-2 folder.
     #[arg(long, default_value = "data/glue")]
