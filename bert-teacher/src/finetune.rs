@@ -15,7 +15,7 @@
 //! commits the epoch. Only then is `best-N/` moved into `out_dir` (a roll-forward that a rerun
 //! finishes if it was killed part-way) and the previous epoch's files deleted. So a kill at any
 //! point leaves either the old state with everything it names, or the new one. The weights of
-//! every committed epoch stay in `resume/` ([`epoch_weights`]): a teacher at each epoch. A non-finite
+//! every committed epoch stay in `resume/` ([`crate::epoch_weights`]): a teacher at each epoch. A non-finite
 //! loss or gradient norm stops the run with [`TeacherError::NonFinite`] before the optimiser step,
 //! leaving the last committed epoch in place.
 
@@ -277,15 +277,6 @@ fn committed_epoch(name: &str) -> Option<usize> {
         .strip_suffix(".safetensors")?
         .parse()
         .ok()
-}
-
-/// The weights after epoch `epoch` (1-based) of a fine-tune whose teacher is in `out_dir`: every
-/// committed epoch's are kept, in the layout of `model.safetensors`, so that the directory's
-/// `config.json` and `tokenizer.json` with these weights are the teacher of that epoch.
-pub fn epoch_weights(out_dir: &Path, epoch: usize) -> PathBuf {
-    out_dir
-        .join("resume")
-        .join(format!("epoch-{epoch}.safetensors"))
 }
 
 /// Deletes what a killed or earlier epoch left in the resume dir that `state` does not name:

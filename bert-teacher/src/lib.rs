@@ -27,8 +27,7 @@ pub mod tokenize;
 
 pub use error::{Result, TeacherError};
 pub use finetune::{
-    epoch_weights, fine_tune, fine_tune_epochs, fine_tune_on, EpochRecord, FineTuneConfig,
-    FineTuneOutput,
+    fine_tune, fine_tune_epochs, fine_tune_on, EpochRecord, FineTuneConfig, FineTuneOutput,
 };
 pub use label::label_resumable;
-pub use teacher::Teacher;
+pub use teacher::{epoch_weights, Teacher};

@@ -15,7 +15,7 @@ use kd_core::batching::sorted_batches;
 use kd_core::data::Example;
 use kd_core::progress::example_bar;
 use kd_core::{Classifier, KdError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tch::{nn::VarStore, Device, Kind};
 
 /// Weights file name inside a teacher directory.
@@ -28,6 +28,16 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub const MAX_LEN_KEY: &str = "kd_max_len";
 /// Truncation length when a config records none (the length of the paper's and HF's recipes).
 pub const DEFAULT_MAX_LEN: usize = 128;
+
+/// The weights after epoch `epoch` (1-based) of a fine-tune whose teacher is in `out_dir`: every
+/// committed epoch's are kept ([`crate::fine_tune`]), in the layout of `model.safetensors`, so that
+/// the directory's `config.json` and `tokenizer.json` with these weights are the teacher of that
+/// epoch.
+pub fn epoch_weights(out_dir: &Path, epoch: usize) -> PathBuf {
+    out_dir
+        .join("resume")
+        .join(format!("epoch-{epoch}.safetensors"))
+}
 
 /// Checkpoint keys that pre-trained BERT files carry and a classifier never uses.
 fn is_benign_unused(key: &str) -> bool {
@@ -158,9 +168,9 @@ impl Teacher {
 
     /// The teacher of a fine-tune's directory `dir` as it was after epoch `epoch` (1-based): the
     /// directory's `config.json` and `tokenizer.json` with that epoch's weights, which
-    /// [`crate::fine_tune`] keeps ([`crate::finetune::epoch_weights`]).
+    /// [`crate::fine_tune`] keeps ([`epoch_weights`]).
     pub fn load_at_epoch(dir: &Path, epoch: usize, device: Device) -> Result<Self> {
-        let weights = crate::finetune::epoch_weights(dir, epoch);
+        let weights = epoch_weights(dir, epoch);
         if !weights.is_file() {
             return Err(TeacherError::WorkDir {
                 path: weights,
