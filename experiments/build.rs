@@ -35,11 +35,15 @@ fn main() {
     println!("cargo:rustc-env=KD_BUILD_REV={rev}");
 }
 
+/// The workspace root, where `git` runs.
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// `git` in the workspace root; its trimmed stdout when it succeeds.
 fn git(args: &[&str]) -> Option<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     Command::new("git")
-        .current_dir(root)
+        .current_dir(root())
         .args(args)
         .output()
         .ok()
@@ -63,10 +67,10 @@ fn checkout_rev() -> Option<String> {
             println!("cargo:rerun-if-changed={path}");
         }
     }
-    let root = git(&["rev-parse", "--show-toplevel"])?;
+    // `ls-files` names them relative to where it runs.
     let tracked = git(&[&["ls-files", "--"][..], &SOURCES[..]].concat()).unwrap_or_default();
     for file in tracked.lines() {
-        println!("cargo:rerun-if-changed={root}/{file}");
+        println!("cargo:rerun-if-changed={}", root().join(file).display());
     }
     let status = [
         &["status", "--porcelain", "--untracked-files=no", "--"][..],

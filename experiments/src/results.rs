@@ -46,17 +46,9 @@ pub const VERSION: &str = concat!(
 /// outside a git checkout, the revision the binary was built from when its build was given one
 /// (`KD_GIT_REV`, baked in by experiments/build.rs: the Docker image's), else `unknown`.
 pub fn git_rev() -> String {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "--short", "HEAD"]) {
+    match git(&["rev-parse", "--short", "HEAD"]) {
         Some(rev) if !rev.is_empty() => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
                 .is_some_and(|s| !s.is_empty());
             if dirty {
                 format!("{rev}-dirty")
@@ -69,6 +61,17 @@ pub fn git_rev() -> String {
             .unwrap_or("unknown")
             .to_string(),
     }
+}
+
+/// `git` with `args` in the current directory: its trimmed stdout, or `None` when it cannot run
+/// or fails (outside a checkout).
+pub(crate) fn git(args: &[&str]) -> Option<String> {
+    std::process::Command::new("git")
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
 /// The paper's published numbers (Table 1, GLUE test), from `reports/data/published.csv`.

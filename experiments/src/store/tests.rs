@@ -230,14 +230,12 @@ fn finishing_checks_the_claim_and_records_the_owner() {
     );
 }
 
-/// `git` in the workspace root: its trimmed stdout (panics where git cannot run: the tests run
-/// in a checkout).
+/// `git` in the workspace root, where build.rs runs it (panics where it cannot: the tests run in
+/// a checkout).
 fn git(args: &[&str]) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = Command::new("git").current_dir(root).args(args).output();
-    let out = out.unwrap_or_else(|e| panic!("git {args:?}: {e}"));
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let args = [&["-C", root][..], args].concat();
+    crate::results::git(&args).unwrap_or_else(|| panic!("git {args:?} failed"))
 }
 
 /// The revision baked in by build.rs follows the checkout: a commit, a checkout or an edit of a
