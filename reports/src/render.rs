@@ -49,16 +49,18 @@ pub fn run(args: &RunArgs) -> Result<RunOutput> {
     let results = Results::load(&args.results)?;
     let out = &args.out;
     let mut written = Vec::new();
-    let t1 = table1::build(&results, &published);
+    // The ablation folders first: a dose that reached the paper's n_iter joins Table 1.
+    let (ablations, ablation_files) =
+        ablation::render_all(&results.dir, out, &BootstrapConfig::default(), &args.verdicts)?;
+    let mut t1 = table1::build(&results, &published);
+    t1.add_paper_settings(ablations.iter().filter_map(|a| a.dose.as_ref().map(|(d, _)| d)), &published);
     write_table(out, "table1", &t1.to_markdown(), &t1.to_csv(), &mut written)?;
     let t2 = table2::build(&results, &published)?;
     write_table(out, "table2", &t2.to_markdown(), &t2.to_csv(), &mut written)?;
+    written.extend(ablation_files);
 
     let softmax = results.softmax_t.as_deref().map(SoftmaxTFigure::new);
     let figs = draw_figures(&results, &t1, &t2, softmax.as_ref(), out)?;
-    let (ablations, ablation_files) =
-        ablation::render_all(&results.dir, out, &BootstrapConfig::default(), &args.verdicts)?;
-    written.extend(ablation_files);
     let skipped = record_figures(&figs, &mut written);
 
     let ctx = ReportContext {

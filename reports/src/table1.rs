@@ -2,6 +2,8 @@
 //! BiLSTM_SOFT beside ours, with the difference. Ours is measured on dev (GLUE test labels are
 //! held by the GLUE server; SST-2's are not public), and on test only where a result exists.
 
+use crate::ablation::bootstrap::PairedCi;
+use crate::ablation::dose::Dose;
 use crate::load::{MetricRow, Results};
 use crate::published::{Published, PAPER_URL};
 use crate::schema::{Metric, Model, ModelName, PaperModel, Split, Task};
@@ -152,6 +154,47 @@ pub struct Table1 {
     pub rows: Vec<Table1Row>,
     /// Our results outside the paper's columns.
     pub extras: Vec<ExtraRow>,
+    /// BiLSTM_SOFT at the paper's own transfer-set size, where an augmentation dose reached it
+    /// ([`Table1::add_paper_settings`]); each printed under the BiLSTM_SOFT row of its column.
+    pub settings: Vec<SettingRow>,
+}
+
+/// The paper's n_iter: copies of each training example drawn for the transfer set (Section
+/// 3.2: 20 for SST-2, 10 for the sentence-pair tasks).
+pub fn paper_n_iter(task: Task) -> usize {
+    match task {
+        Task::Sst2 => 20,
+        Task::Qqp | Task::Mnli => 10,
+    }
+}
+
+/// BiLSTM_SOFT trained on a transfer set of the paper's size, from an augmentation dose's
+/// level: the comparison with the paper's BiLSTM_SOFT in the paper's own setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingRow {
+    /// The column it is compared in.
+    pub column: Column,
+    /// The dose's run folder (`sst2-ablations-converged`).
+    pub folder: String,
+    /// The level's variant (`mse_n_iter20`).
+    pub variant: ModelName,
+    /// Its n_iter (the paper's).
+    pub n_iter: usize,
+    /// The paper's BiLSTM_SOFT value and its source.
+    pub paper: Option<(f64, String)>,
+    /// Ours on dev, over seeds.
+    pub dev: Summary,
+    /// The bootstrap 95% CI of the seed-averaged dev mean.
+    pub ci: Option<PairedCi>,
+    /// The commands that produced it.
+    pub commands: Vec<String>,
+}
+
+impl SettingRow {
+    /// Ours on dev minus the paper's.
+    pub fn dev_diff(&self) -> Option<f64> {
+        Some(self.dev.mean - self.paper.as_ref()?.0)
+    }
 }
 
 /// The command that produced a task's results, from the config and git_rev columns, as one
@@ -198,7 +241,60 @@ pub fn build(results: &Results, published: &Published) -> Table1 {
         .filter_map(|task| results.metrics_of(task).map(|rows| (task, rows)))
         .flat_map(|(task, rows)| extras_of(task, rows))
         .collect();
-    Table1 { rows, extras }
+    Table1 {
+        rows,
+        extras,
+        settings: Vec::new(),
+    }
+}
+
+impl Table1 {
+    /// Adds, for every dose with a level at the paper's n_iter for its task, that level's dev
+    /// accuracy beside the paper's BiLSTM_SOFT in the column of the dose's task and split.
+    pub fn add_paper_settings<'a>(
+        &mut self,
+        doses: impl IntoIterator<Item = &'a Dose>,
+        published: &Published,
+    ) {
+        for dose in doses {
+            let n_iter = paper_n_iter(dose.task);
+            let Some(level) = dose.levels.iter().find(|l| l.n_iter == n_iter) else {
+                continue;
+            };
+            // Dev accuracy is the dose's first measure.
+            let Some(dev) = level.measures.first().and_then(|m| m.summary) else {
+                continue;
+            };
+            let ci = level.measures.first().and_then(|m| m.ci.clone());
+            let columns = COLUMNS.iter().filter(|c| {
+                c.task == dose.task && c.metric == Metric::Accuracy && c.dev_split == dose.split
+            });
+            for column in columns {
+                let paper = published
+                    .table1(
+                        column.task,
+                        PaperModel::of(Model::BilstmSoft),
+                        column.paper_split,
+                        column.metric,
+                    )
+                    .map(|r| (r.value, r.source.clone()));
+                self.settings.push(SettingRow {
+                    column: *column,
+                    folder: dose.name.clone(),
+                    variant: level.model.clone(),
+                    n_iter,
+                    paper,
+                    dev,
+                    ci: ci.clone(),
+                    commands: level
+                        .runs
+                        .iter()
+                        .map(|(config, rev)| command_for(dose.task, config, rev))
+                        .collect(),
+                });
+            }
+        }
+    }
 }
 
 /// The row of `model` in `column`: the paper's value, ours on dev and test, and our commands.
@@ -322,8 +418,14 @@ impl Table1 {
         s.push_str(&markdown_head(&MARKDOWN_COLUMNS));
         for r in &self.rows {
             s.push_str(&markdown_row(&markdown_cells(r)));
+            if r.model == Model::BilstmSoft {
+                for set in self.settings.iter().filter(|x| x.column == r.column) {
+                    s.push_str(&markdown_row(&setting_cells(set)));
+                }
+            }
         }
         s.push_str(&notes());
+        s.push_str(&self.settings_notes());
         s.push_str(&self.commands_markdown());
         s.push_str(&self.extras_markdown());
         s
@@ -333,6 +435,9 @@ impl Table1 {
     fn commands_markdown(&self) -> String {
         let mut commands: BTreeSet<&str> = BTreeSet::new();
         for r in &self.rows {
+            commands.extend(r.commands.iter().map(String::as_str));
+        }
+        for r in &self.settings {
             commands.extend(r.commands.iter().map(String::as_str));
         }
         let mut s = String::new();
@@ -364,11 +469,30 @@ impl Table1 {
         s
     }
 
-    /// The tidy CSV: one row per table row plus the extras.
+    /// One note per paper-setting row: where it comes from, how it was trained, its CI.
+    fn settings_notes(&self) -> String {
+        let mut s = String::new();
+        for r in &self.settings {
+            let ci = r.ci.as_ref().map_or(String::new(), |c| {
+                format!("; 95% CI of its mean [{:.2}, {:.2}]", c.low, c.high)
+            });
+            s.push_str(&format!(
+                "- {}: BiLSTM_SOFT (the teacher's logits, MSE, α = 0) on a transfer set of the                  paper's size (n_iter {}; the default run's BiLSTM_SOFT uses 6), the `{}` level of                  the augmentation dose in `{}`, each seed trained to its best dev epoch{ci}.\n",
+                setting_label(r),
+                r.n_iter,
+                r.variant,
+                r.folder,
+            ));
+        }
+        s
+    }
+
+    /// The tidy CSV: one row per table row, then the paper-setting rows and the extras.
     pub fn to_csv(&self) -> String {
         let rows = self.rows.iter().map(csv_record);
+        let settings = self.settings.iter().map(setting_csv_record);
         let extras = self.extras.iter().map(extra_csv_record);
-        csv_string(&CSV_COLUMNS, rows.chain(extras))
+        csv_string(&CSV_COLUMNS, rows.chain(settings).chain(extras))
     }
 }
 
@@ -387,6 +511,50 @@ fn markdown_cells(r: &Table1Row) -> [String; 7] {
         opt(r.dev_diff().map(format_diff)),
         test,
         opt(r.test_diff().map(format_diff)),
+    ]
+}
+
+/// A paper-setting row's model cell.
+fn setting_label(r: &SettingRow) -> String {
+    format!("BiLSTM_SOFT at the paper's n_iter {} (`{}`)", r.n_iter, r.variant)
+}
+
+/// A paper-setting row's markdown cells, in [`MARKDOWN_COLUMNS`] order.
+fn setting_cells(r: &SettingRow) -> [String; 7] {
+    [
+        setting_label(r),
+        r.column.label.to_string(),
+        opt(r.paper.as_ref().map(|(v, _)| format!("{v:.1}"))),
+        r.dev.format(),
+        opt(r.dev_diff().map(format_diff)),
+        "—".into(),
+        "—".into(),
+    ]
+}
+
+/// A paper-setting row's CSV record: the variant as the model, BiLSTM_SOFT as the paper's.
+fn setting_csv_record(r: &SettingRow) -> [String; 19] {
+    let none = String::new;
+    [
+        r.column.task.id().to_string(),
+        r.column.metric.id().to_string(),
+        r.variant.to_string(),
+        PaperModel::of(Model::BilstmSoft).display().to_string(),
+        r.column.paper_split.id().to_string(),
+        fixed(r.paper.as_ref().map(|p| p.0), 4),
+        r.column.dev_split.id().to_string(),
+        fixed(Some(r.dev.mean), 4),
+        fixed(r.dev.sd, 4),
+        r.dev.n.to_string(),
+        fixed(r.dev_diff(), 4),
+        none(),
+        none(),
+        none(),
+        none(),
+        none(),
+        format!("paper setting: n_iter {} ({})", r.n_iter, r.folder),
+        r.commands.join("; "),
+        r.paper.as_ref().map(|p| p.1.clone()).unwrap_or_default(),
     ]
 }
 

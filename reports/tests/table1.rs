@@ -162,3 +162,79 @@ fn duplicate_published_value_is_an_error() {
     let err = Published::parse(std::path::Path::new("p.csv"), text).unwrap_err();
     assert_eq!(err.to_string(), "p.csv:3: duplicate published value");
 }
+
+/// A dose of three levels; `top` is the largest level's n_iter.
+fn dose(top: usize) -> reports::ablation::dose::Dose {
+    use reports::ablation::bootstrap::BootstrapConfig;
+    use reports::ablation::dose::{Dose, DoseLevel, LevelMeasure};
+    use reports::ablation::table::Measure;
+    use reports::schema::Split;
+    let level = |n_iter: usize, model: &str, mean: f64| DoseLevel {
+        model: model.parse().unwrap(),
+        n_iter,
+        transfer_size: 67_349 * n_iter.max(1),
+        measures: vec![LevelMeasure {
+            summary: Some(Summary {
+                mean,
+                sd: Some(0.5),
+                n: 3,
+            }),
+            ci: None,
+            step: None,
+        }],
+        runs: vec![("dose".into(), "e57114c".into())],
+    };
+    Dose {
+        name: "sst2-ablations-converged".into(),
+        task: Task::Sst2,
+        split: Split::Dev,
+        measures: vec![Measure::DevAccuracy],
+        levels: vec![
+            level(0, "kd_no_aug", 85.5),
+            level(6, "bilstm_soft", 87.5),
+            level(top, "mse_n_iter_top", 89.0),
+        ],
+        bootstrap: BootstrapConfig::default(),
+    }
+}
+
+#[test]
+fn a_dose_at_the_papers_n_iter_sits_under_the_papers_bilstm_soft() {
+    let published = Published::embedded().unwrap();
+    let mut t = table();
+    t.add_paper_settings([&dose(20)], &published);
+    assert_eq!(t.settings.len(), 1, "one SST-2 accuracy column");
+    let s = &t.settings[0];
+    assert_eq!(
+        (s.column.label, s.n_iter, s.variant.as_str()),
+        ("SST-2 acc", 20, "mse_n_iter_top")
+    );
+    assert_eq!(s.paper.as_ref().unwrap().0, 90.7);
+    assert!((s.dev_diff().unwrap() - (89.0 - 90.7)).abs() < 1e-12);
+    let md = t.to_markdown();
+    let soft = md.find("| BiLSTM_SOFT (distilled) | SST-2 acc |").unwrap();
+    let setting = md
+        .find("| BiLSTM_SOFT at the paper's n_iter 20 (`mse_n_iter_top`) | SST-2 acc | 90.7 | 89.00 ± 0.50 (n=3) | -1.70 | — | — |")
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        soft < setting && !md[soft..setting].contains("QQP"),
+        "directly under: {md}"
+    );
+    assert!(
+        md.contains("--bin sst2  # config dose, git e57114c`"),
+        "its command: {md}"
+    );
+    let csv = t.to_csv();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("sst2,accuracy,mse_n_iter_top,")
+                && l.contains("paper setting: n_iter 20")),
+        "{csv}"
+    );
+
+    // A dose that stops short of the paper's n_iter adds nothing.
+    let mut short = table();
+    short.add_paper_settings([&dose(2)], &published);
+    assert!(short.settings.is_empty());
+    assert_eq!(short.to_markdown(), table().to_markdown());
+}

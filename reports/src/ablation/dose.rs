@@ -10,9 +10,10 @@ use super::run::AblationRun;
 use super::table::{compare, AblationTable, Comparison, Measure};
 use crate::error::{ReportError, Result};
 use crate::load::VariantRow;
-use crate::schema::{DataSource, ModelName, Objective, SoftKind, Targets};
+use crate::schema::{DataSource, ModelName, Objective, SoftKind, Split, Targets, Task};
 use crate::stats::Summary;
 use crate::tabular::{csv_string, fixed, markdown_head, markdown_row, Align};
+use std::collections::BTreeSet;
 
 /// One level of the dose on one measure.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +37,8 @@ pub struct DoseLevel {
     pub transfer_size: usize,
     /// Dev accuracy, then test agreement (when the run has it).
     pub measures: Vec<LevelMeasure>,
+    /// The (config, git revision) pairs behind its rows of `metrics.csv`, each once, sorted.
+    pub runs: Vec<(String, String)>,
 }
 
 /// The dose of one run folder.
@@ -43,6 +46,10 @@ pub struct DoseLevel {
 pub struct Dose {
     /// The folder's name.
     pub name: String,
+    /// The run's task.
+    pub task: Task,
+    /// The split dev accuracy is measured on.
+    pub split: Split,
     /// The measures, in [`DoseLevel::measures`] order.
     pub measures: Vec<Measure>,
     /// The levels by transfer-set size.
@@ -111,15 +118,24 @@ impl Dose {
                     step,
                 });
             }
+            let runs: BTreeSet<(String, String)> = run
+                .metrics
+                .iter()
+                .filter(|r| r.model == v.model)
+                .map(|r| (r.config.clone(), r.git_rev.clone()))
+                .collect();
             levels.push(DoseLevel {
                 model: v.model.clone(),
                 n_iter: level_n(v),
                 transfer_size: v.transfer_size,
                 measures: per,
+                runs: runs.into_iter().collect(),
             });
         }
         Ok(Some(Dose {
             name: run.name.clone(),
+            task: run.task,
+            split: run.split,
             measures,
             levels,
             bootstrap: *cfg,
