@@ -477,7 +477,10 @@ impl Table1 {
                 format!("; 95% CI of its mean [{:.2}, {:.2}]", c.low, c.high)
             });
             s.push_str(&format!(
-                "- {}: BiLSTM_SOFT (the teacher's logits, MSE, α = 0) on a transfer set of the                  paper's size (n_iter {}; the default run's BiLSTM_SOFT uses 6), the `{}` level of                  the augmentation dose in `{}`, each seed trained to its best dev epoch{ci}.\n",
+                "- {}: BiLSTM_SOFT (the teacher's logits, MSE, α = 0) on a transfer set of the \
+                 paper's size (n_iter {}; the default run's BiLSTM_SOFT uses 6): the `{}` level of \
+                 the augmentation dose in `{}`, each seed trained to its best dev epoch{ci}. The \
+                 commands that trained its students are in that folder's `run.json`.\n",
                 setting_label(r),
                 r.n_iter,
                 r.variant,

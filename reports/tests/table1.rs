@@ -224,6 +224,10 @@ fn a_dose_at_the_papers_n_iter_sits_under_the_papers_bilstm_soft() {
         md.contains("--bin sst2  # config dose, git e57114c`"),
         "its command: {md}"
     );
+    assert!(
+        md.contains("on a transfer set of the paper's size (n_iter 20; the default run's"),
+        "its note: {md}"
+    );
     let csv = t.to_csv();
     assert!(
         csv.lines()
