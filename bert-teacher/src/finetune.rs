@@ -127,6 +127,11 @@ pub struct FineTuneOutput {
     pub best_dev_accuracy: f64,
     /// Every finished epoch, including those of earlier (killed) runs.
     pub history: Vec<EpochRecord>,
+    /// Epochs an earlier, killed call had finished when this one resumed (0: a fresh run; all
+    /// of them: a finished run called again). A property of the call, not of the teacher, so it
+    /// is in neither `fine_tune.json` nor the resume state.
+    #[serde(skip)]
+    pub resumed_epochs: usize,
 }
 
 /// `out_dir/resume/state.json`.
@@ -427,6 +432,7 @@ fn run_fine_tune(
         Some(state) => (state.completed_epochs, state.output.clone()),
         None => (0, FineTuneOutput::default()),
     };
+    output.resumed_epochs = start_epoch;
     if start_epoch >= cfg.epochs {
         // A run killed after its last state but before fine_tune.json is finished here.
         write_json(&out_dir.join("fine_tune.json"), &output)?;

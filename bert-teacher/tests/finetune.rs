@@ -125,10 +125,10 @@ fn tiny_fine_tune_learns_and_resumes() {
     // Killed after epoch 1, then resumed: epoch 1 is identical, the run completes from there.
     let split = tempfile::tempdir().unwrap();
     let first = fine_tune_epochs(init.path(), &train, &dev, 2, &cfg, split.path(), 1).unwrap();
-    assert_eq!(first.history.len(), 1);
+    assert_eq!((first.history.len(), first.resumed_epochs), (1, 0));
     assert!(!split.path().join("fine_tune.json").exists());
     let resumed = fine_tune(init.path(), &train, &dev, 2, &cfg, split.path()).unwrap();
-    assert_eq!(resumed.history.len(), 4);
+    assert_eq!((resumed.history.len(), resumed.resumed_epochs), (4, 1));
     assert_eq!(resumed.history[0].train_loss, out.history[0].train_loss);
     assert_eq!(resumed.history[0].dev_accuracy, out.history[0].dev_accuracy);
     assert!(
@@ -139,8 +139,8 @@ fn tiny_fine_tune_learns_and_resumes() {
     // A finished run is not re-run.
     let again = fine_tune(init.path(), &train, &dev, 2, &cfg, split.path()).unwrap();
     assert_eq!(
-        (again.best_epoch, again.history.len()),
-        (resumed.best_epoch, 4)
+        (again.best_epoch, again.history.len(), again.resumed_epochs),
+        (resumed.best_epoch, 4, 4)
     );
     for (a, r) in again.history.iter().zip(&resumed.history) {
         assert!((a.train_loss - r.train_loss).abs() < 1e-12 && a.dev_accuracy == r.dev_accuracy);

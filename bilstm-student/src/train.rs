@@ -101,6 +101,11 @@ pub struct TrainOutput {
     pub best_dev_accuracy: f64,
     /// One record per epoch run (including epochs run before a resume).
     pub history: Vec<EpochRecord>,
+    /// Epochs an earlier, interrupted call had finished when this one resumed (0: a fresh run;
+    /// all of them: a finished run called again). A property of the call, not of the model, so
+    /// it is not serialised; the caller needs it to tell this call's wall time from the epochs'.
+    #[serde(skip)]
+    pub resumed_epochs: usize,
 }
 
 pub use kd_core::record::EpochRecord;
@@ -132,6 +137,7 @@ pub fn train(
     std::fs::create_dir_all(out_dir).map_err(|e| KdError::io(out_dir, e))?;
     let mut opt = Adadelta::try_new(vs.trainable_variables(), cfg.optimizer)?;
     let mut state = resume_or_start(model, vs, &mut opt, cfg, out_dir)?;
+    let resumed_epochs = state.epochs_done;
     while state.epochs_done < cfg.epochs && !state.stopped_early {
         let epoch = state.epochs_done + 1;
         let start = Instant::now();
@@ -164,6 +170,7 @@ pub fn train(
         best_epoch: state.best_epoch,
         best_dev_accuracy: state.best_dev_accuracy,
         history: state.history,
+        resumed_epochs,
     })
 }
 

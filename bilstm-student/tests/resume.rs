@@ -71,9 +71,15 @@ fn interrupted_run_ends_like_an_uninterrupted_one() {
             assert!(ta.equal(tb), "{file}: {na} differs after resume");
         }
     }
+    // Which call ran what: the caller's wall time of a resumed run adds the earlier epochs'.
+    assert_eq!((full.resumed_epochs, rest.resumed_epochs), (0, 1));
     // A finished run called again does no more work and reports the same result.
     let again = train(&model, &mut vs, train_set, dev, &cfg, resumed.path()).unwrap();
-    assert_eq!(again, rest);
+    assert_eq!(again.resumed_epochs, 2);
+    assert_eq!(
+        (again.best_epoch, again.best_dev_accuracy, &again.history),
+        (rest.best_epoch, rest.best_dev_accuracy, &rest.history)
+    );
     // Loading the directory restores the best model.
     let (loaded, _lvs) = StudentModel::load(resumed.path()).unwrap();
     let a = bilstm_student::predict(&loaded, dev, 32).unwrap();

@@ -39,7 +39,8 @@ pub struct TrainSummary {
     pub best_dev_accuracy: f64,
     /// Per-epoch records.
     pub history: Vec<EpochRecord>,
-    /// Wall time of the stage.
+    /// Wall time of the stage: the call that finished it, plus the recorded time of the epochs
+    /// that earlier, killed calls had finished when it resumed (their start-up is not counted).
     pub seconds: f64,
     /// Examples trained on.
     #[serde(default)]
@@ -71,4 +72,30 @@ pub struct LabelsSummary {
 /// Seconds since `t`.
 pub fn secs(t: Instant) -> f64 {
     t.elapsed().as_secs_f64()
+}
+
+/// The seconds of the first `resumed` epochs of `history`: the part of a resumed training stage's
+/// wall time that earlier calls spent.
+pub fn earlier_epochs_seconds(history: &[EpochRecord], resumed: usize) -> f64 {
+    history.iter().take(resumed).map(|e| e.seconds).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_stage_counts_the_epochs_earlier_calls_finished() {
+        let epoch = |epoch, seconds| EpochRecord {
+            epoch,
+            train_loss: 0.5,
+            dev_accuracy: 0.8,
+            seconds,
+            examples_per_sec: 100.0,
+        };
+        let history = [epoch(1, 500.0), epoch(2, 520.0), epoch(3, 610.0)];
+        assert_eq!(earlier_epochs_seconds(&history, 0), 0.0, "a fresh run");
+        assert_eq!(earlier_epochs_seconds(&history, 2), 1020.0, "killed after epoch 2");
+        assert_eq!(earlier_epochs_seconds(&history, 3), 1630.0, "finished, called again");
+    }
 }

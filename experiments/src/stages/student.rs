@@ -3,7 +3,7 @@
 //! selecting on the first dev split (resumable by epoch).
 
 use super::labels::Labelled;
-use super::{secs, TrainSummary};
+use super::{earlier_epochs_seconds, secs, TrainSummary};
 use crate::config::{DataSource, StudentRun, TargetKind};
 use crate::log::RunLog;
 use crate::logln;
@@ -181,11 +181,13 @@ pub fn run(
         model.param_count_with_embeddings()
     );
     let out = bilstm_student::train(&model, &mut vs, train, dev, &run.train, &stage.dir)?;
+    // A resumed stage's wall time counts the epochs earlier calls finished.
+    let seconds = secs(t) + earlier_epochs_seconds(&out.history, out.resumed_epochs);
     let summary = TrainSummary {
         best_epoch: out.best_epoch,
         best_dev_accuracy: out.best_dev_accuracy,
         history: out.history,
-        seconds: secs(t),
+        seconds,
         train_examples: train.len(),
     };
     stage.finish(&summary, device)?;

@@ -1,7 +1,7 @@
 //! Stage 1: fine-tune the teacher on the task's training set, selecting on the first dev split
 //! (resuming an interrupted fine-tune).
 
-use super::{secs, TrainSummary};
+use super::{earlier_epochs_seconds, secs, TrainSummary};
 use crate::data::TaskData;
 use crate::log::RunLog;
 use crate::logln;
@@ -59,11 +59,13 @@ pub fn run(
         who.fine_tune,
         &stage.dir,
     )?;
+    // A resumed stage's wall time counts the epochs earlier calls finished.
+    let seconds = secs(t) + earlier_epochs_seconds(&out.history, out.resumed_epochs);
     let summary = TrainSummary {
         best_epoch: out.best_epoch,
         best_dev_accuracy: out.best_dev_accuracy,
         history: out.history,
-        seconds: secs(t),
+        seconds,
         train_examples: data.train.len(),
     };
     stage.finish(&summary, device)?;
