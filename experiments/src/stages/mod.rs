@@ -95,7 +95,15 @@ mod tests {
         };
         let history = [epoch(1, 500.0), epoch(2, 520.0), epoch(3, 610.0)];
         assert_eq!(earlier_epochs_seconds(&history, 0), 0.0, "a fresh run");
-        assert_eq!(earlier_epochs_seconds(&history, 2), 1020.0, "killed after epoch 2");
-        assert_eq!(earlier_epochs_seconds(&history, 3), 1630.0, "finished, called again");
+        assert_eq!(
+            earlier_epochs_seconds(&history, 2),
+            1020.0,
+            "killed after epoch 2"
+        );
+        assert_eq!(
+            earlier_epochs_seconds(&history, 3),
+            1630.0,
+            "finished, called again"
+        );
     }
 }
