@@ -927,7 +927,7 @@ fn teacher_rows(
             let summary = summaries[t].as_ref();
             // A fine-tune's own wall time and rate; an epoch checkpoint's are its parent's.
             let trained = matches!(tp.spec.source, TeacherSource::FineTune(_));
-            let seconds = summary.filter(|_| trained).map(|s| s.seconds);
+            let seconds = summary.filter(|_| trained).map(TrainSummary::wall_seconds);
             let rate = summary.filter(|_| trained).and_then(|s| {
                 let secs: f64 = s.history.iter().map(|e| e.seconds).sum();
                 (secs > 0.0).then(|| (s.train_examples * s.history.len()) as f64 / secs)

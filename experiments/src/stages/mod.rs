@@ -47,6 +47,15 @@ pub struct TrainSummary {
     pub train_examples: usize,
 }
 
+impl TrainSummary {
+    /// The stage's wall time, never less than the sum of its epochs': a stage resumed by code
+    /// before 4596293 recorded its last call's time only.
+    pub fn wall_seconds(&self) -> f64 {
+        self.seconds
+            .max(earlier_epochs_seconds(&self.history, self.history.len()))
+    }
+}
+
 /// Summary of the transfer-set stage.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TransferSummary {
@@ -105,5 +114,16 @@ mod tests {
             1630.0,
             "finished, called again"
         );
+
+        let summary = |seconds| TrainSummary {
+            best_epoch: 3,
+            best_dev_accuracy: 0.8,
+            history: history.to_vec(),
+            seconds,
+            train_examples: 100,
+        };
+        assert_eq!(summary(1700.0).wall_seconds(), 1700.0, "start-up included");
+        // A stage resumed after epoch 2 by code that counted only the last call (610 s).
+        assert_eq!(summary(640.0).wall_seconds(), 1630.0);
     }
 }
