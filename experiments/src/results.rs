@@ -46,32 +46,11 @@ pub const VERSION: &str = concat!(
 /// outside a git checkout, the revision the binary was built from when its build was given one
 /// (`KD_GIT_REV`, baked in by experiments/build.rs: the Docker image's), else `unknown`.
 pub fn git_rev() -> String {
-    match git(&["rev-parse", "--short", "HEAD"]) {
-        Some(rev) if !rev.is_empty() => {
-            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty {
-                format!("{rev}-dirty")
-            } else {
-                rev
-            }
-        }
-        _ => option_env!("KD_GIT_REV")
+    student_onnx::export::git_rev_or(
+        option_env!("KD_GIT_REV")
             .filter(|r| !r.is_empty())
-            .unwrap_or("unknown")
-            .to_string(),
-    }
-}
-
-/// `git` with `args` in the current directory: its trimmed stdout, or `None` when it cannot run
-/// or fails (outside a checkout).
-pub(crate) fn git(args: &[&str]) -> Option<String> {
-    std::process::Command::new("git")
-        .args(args)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or("unknown"),
+    )
 }
 
 /// The paper's published numbers (Table 1, GLUE test), from `reports/data/published.csv`.

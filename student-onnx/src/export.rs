@@ -165,17 +165,15 @@ fn variant_row(path: &Path, variant: &str) -> Result<(Option<String>, Option<Str
 /// tracked files), `unknown` outside a git checkout: the same spelling as the pipeline's
 /// provenance.
 pub fn git_rev() -> String {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "--short", "HEAD"]) {
+    git_rev_or("unknown")
+}
+
+/// [`git_rev`], with `outside` in place of `unknown` outside a git checkout (the pipeline's
+/// provenance passes the revision its build was given).
+pub fn git_rev_or(outside: &str) -> String {
+    match git(&["rev-parse", "--short", "HEAD"]) {
         Some(rev) if !rev.is_empty() => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
                 .is_some_and(|s| !s.is_empty());
             if dirty {
                 format!("{rev}-dirty")
@@ -183,8 +181,19 @@ pub fn git_rev() -> String {
                 rev
             }
         }
-        _ => "unknown".to_string(),
+        _ => outside.to_string(),
     }
+}
+
+/// `git` with `args` in the current directory: its trimmed stdout, or `None` when it cannot run
+/// or fails (outside a checkout).
+pub fn git(args: &[&str]) -> Option<String> {
+    std::process::Command::new("git")
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
 /// The files of a bundle, in memory.

@@ -235,7 +235,7 @@ fn finishing_checks_the_claim_and_records_the_owner() {
 fn git(args: &[&str]) -> String {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let args = [&["-C", root][..], args].concat();
-    crate::results::git(&args).unwrap_or_else(|| panic!("git {args:?} failed"))
+    student_onnx::export::git(&args).unwrap_or_else(|| panic!("git {args:?} failed"))
 }
 
 /// The revision baked in by build.rs follows the checkout: a commit, a checkout or an edit of a
