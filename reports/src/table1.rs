@@ -270,14 +270,7 @@ impl Table1 {
                 c.task == dose.task && c.metric == Metric::Accuracy && c.dev_split == dose.split
             });
             for column in columns {
-                let paper = published
-                    .table1(
-                        column.task,
-                        PaperModel::of(Model::BilstmSoft),
-                        column.paper_split,
-                        column.metric,
-                    )
-                    .map(|r| (r.value, r.source.clone()));
+                let paper = paper_value(published, *column, Model::BilstmSoft);
                 self.settings.push(SettingRow {
                     column: *column,
                     folder: dose.name.clone(),
@@ -297,17 +290,22 @@ impl Table1 {
     }
 }
 
-/// The row of `model` in `column`: the paper's value, ours on dev and test, and our commands.
-fn row(results: &Results, published: &Published, model: Model, column: Column) -> Table1Row {
-    let task_rows = results.metrics_of(column.task);
-    let paper = published
+/// The paper's value of `model` in `column`, with its source.
+fn paper_value(published: &Published, column: Column, model: Model) -> Option<(f64, String)> {
+    published
         .table1(
             column.task,
             PaperModel::of(model),
             column.paper_split,
             column.metric,
         )
-        .map(|r| (r.value, r.source.clone()));
+        .map(|r| (r.value, r.source.clone()))
+}
+
+/// The row of `model` in `column`: the paper's value, ours on dev and test, and our commands.
+fn row(results: &Results, published: &Published, model: Model, column: Column) -> Table1Row {
+    let task_rows = results.metrics_of(column.task);
+    let paper = paper_value(published, column, model);
     let mut commands = BTreeSet::new();
     for split in [column.dev_split, column.test_split] {
         for r in select(task_rows.unwrap_or(&[]), model.id(), split, column.metric) {
