@@ -313,11 +313,21 @@ fn the_teacher_section_pairs_each_student_with_its_teacher() {
         "{}",
         t.paragraph()
     );
-    // The best teacher other than `teacher` with a student is teacher_b: its student against
+    // The one teacher other than `teacher` with a student is teacher_b: its student against
     // `teacher`'s student of the same recipe (transfer set n_iter 6, MSE).
-    let (b, d, cmps) = t.best_vs_default.as_ref().unwrap();
+    assert_eq!(t.vs_default.len(), 1);
+    let (b, d, cmps) = &t.vs_default[0];
     assert_eq!((b.as_str(), d.as_str()), ("soft_b", "bilstm_soft"));
     assert!(close(cmps[0].1.as_ref().unwrap().ci.diff, 12.5));
+    let p = t.paragraph();
+    assert!(
+        p.contains("`soft_b` (from `teacher_b`, 75.00) against `bilstm_soft` (from `teacher`, "),
+        "{p}"
+    );
+    assert!(
+        p.contains("(`soft_b`, from a worse teacher than `teacher`)"),
+        "{p}"
+    );
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! folder with more than one teacher (`teachers.csv`): the teacher table (how each was made, its
 //! dev accuracy per epoch and at its kept epoch, its fine-tuning time), and, for the teachers
 //! that students learnt from, each student's dev accuracy and its agreement with its own teacher
-//! on the unlabelled test split, with CIs (Figure 7). The verdict compares the student of the
-//! best teacher with the student of `teacher` (the config's default) by [`super::verdict`]'s rule.
+//! on the unlabelled test split, with CIs (Figure 7). Each student of another teacher is compared
+//! with `teacher`'s (the config's default) student of the same recipe by [`super::verdict`]'s
+//! rule; the verdict is that of the best such teacher's student.
 
 use super::bootstrap::{contrast_bootstrap, BootstrapConfig, PairedCi};
 use super::run::AblationRun;
@@ -42,8 +43,9 @@ pub struct StudentLine {
     pub measures: Vec<(Measure, Option<Summary>, Option<PairedCi>)>,
 }
 
-/// The best teacher's student, the default teacher's student, and their comparison per measure.
-pub type BestVsDefault = (ModelName, ModelName, Vec<(Measure, Option<Comparison>)>);
+/// A student of another teacher, `teacher`'s student of the same recipe, and their comparison per
+/// measure.
+pub type VsDefault = (ModelName, ModelName, Vec<(Measure, Option<Comparison>)>);
 
 /// The teacher section of one run folder.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,8 +56,9 @@ pub struct TeacherSweep {
     pub teachers: Vec<TeacherLine>,
     /// Every student variant that learnt from a teacher's outputs, in `variants.csv` order.
     pub students: Vec<StudentLine>,
-    /// The student of the best teacher against the student of `teacher`, per measure.
-    pub best_vs_default: Option<BestVsDefault>,
+    /// Each student of a teacher other than `teacher` against `teacher`'s student of the same
+    /// recipe, per measure, in the order of their teachers' dev accuracy: the best teacher's last.
+    pub vs_default: Vec<VsDefault>,
 }
 
 fn dev_accuracy(run: &AblationRun, model: &ModelName) -> Option<f64> {
@@ -140,39 +143,42 @@ impl TeacherSweep {
                 measures: per,
             });
         }
-        // The best teacher other than `teacher` that taught a student, and a student of
-        // `teacher` with the same recipe.
+        // Every student of a teacher other than `teacher` against `teacher`'s student of the
+        // same recipe, in the order of their teachers' dev accuracy (best last).
         let same_recipe = |a: &VariantRow, b: &VariantRow| {
             (a.data, a.targets, a.objective, a.soft, a.n_iter)
                 == (b.data, b.targets, b.objective, b.soft, b.n_iter)
                 && a.alpha == b.alpha
                 && a.temperature == b.temperature
         };
-        let best = students
+        let mut others: Vec<&StudentLine> = students
             .iter()
             .filter(|s| s.teacher.as_str() != "teacher" && s.teacher_dev.is_some())
-            .max_by(|a, b| a.teacher_dev.partial_cmp(&b.teacher_dev).unwrap_or(std::cmp::Ordering::Equal));
-        let pair = best.and_then(|b| {
-            students
+            .collect();
+        others.sort_by(|a, b| {
+            a.teacher_dev
+                .partial_cmp(&b.teacher_dev)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mut vs_default = Vec::new();
+        for b in others {
+            let Some(d) = students
                 .iter()
                 .find(|d| d.teacher.as_str() == "teacher" && same_recipe(&d.variant, &b.variant))
-                .map(|d| (b, d))
-        });
-        let best_vs_default = match pair {
-            Some((b, d)) => {
-                let mut cmps = Vec::new();
-                for &m in &measures {
-                    cmps.push((m, compare(run, m, &b.model, &d.model, cfg, &table.verdicts)?));
-                }
-                Some((b.model.clone(), d.model.clone(), cmps))
+            else {
+                continue;
+            };
+            let mut cmps = Vec::new();
+            for &m in &measures {
+                cmps.push((m, compare(run, m, &b.model, &d.model, cfg, &table.verdicts)?));
             }
-            None => None,
-        };
+            vs_default.push((b.model.clone(), d.model.clone(), cmps));
+        }
         Ok(Some(TeacherSweep {
             name: run.name.clone(),
             teachers,
             students,
-            best_vs_default,
+            vs_default,
         }))
     }
 
@@ -292,36 +298,65 @@ impl TeacherSweep {
                 d.dev.map_or("—".into(), |v| format!("{v:.2}"))
             ));
         }
-        match &self.best_vs_default {
-            Some((b, d, cmps)) => {
-                let parts: Vec<String> = cmps
-                    .iter()
-                    .map(|(m, c)| match c {
-                        Some(c) => format!("{} {}", m.label(), c.format()),
-                        None => format!("{} not measured", m.label()),
-                    })
-                    .collect();
-                let dev = cmps.iter().find(|(m, _)| *m == Measure::DevAccuracy);
-                let reading = match dev.and_then(|(_, c)| c.as_ref()).map(|c| c.verdict) {
-                    Some(super::verdict::Verdict::Better) => "the student gains from the better teacher",
-                    Some(super::verdict::Verdict::Worse) => "the student loses with the better teacher",
-                    Some(super::verdict::Verdict::Equivalent { .. }) => {
-                        "the student does not gain from the better teacher"
-                    }
-                    _ => "the data cannot tell whether the student gains",
-                };
-                s.push_str(&format!(
-                    " The student of the best teacher other than `teacher` (`{b}`) against \
-                     `teacher`'s student of the same recipe (`{d}`): {}; on dev accuracy, \
-                     {reading}.",
-                    parts.join("; ")
-                ));
-            }
-            None => s.push_str(
-                " No pair of students of one recipe (the best other teacher's and `teacher`'s) \
-                 to compare.",
-            ),
+        let teacher_of = |student: &ModelName| {
+            self.students
+                .iter()
+                .find(|s| &s.model == student)
+                .map(|s| {
+                    let dev = s.teacher_dev.map_or("—".into(), |v| format!("{v:.2}"));
+                    format!("`{}`, {dev}", s.teacher)
+                })
+                .unwrap_or_default()
+        };
+        if self.vs_default.is_empty() {
+            s.push_str(
+                " No pair of students of one recipe (another teacher's and `teacher`'s) to \
+                 compare.",
+            );
+            return s;
         }
+        s.push_str(" Each student of another teacher against `teacher`'s student of the same recipe:");
+        let mut reading = "";
+        for (b, d, cmps) in &self.vs_default {
+            let parts: Vec<String> = cmps
+                .iter()
+                .map(|(m, c)| match c {
+                    Some(c) => format!("{} {}", m.label(), c.format()),
+                    None => format!("{} not measured", m.label()),
+                })
+                .collect();
+            s.push_str(&format!(
+                " `{b}` (from {}) against `{d}` (from {}): {}.",
+                teacher_of(b),
+                teacher_of(d),
+                parts.join("; ")
+            ));
+            let dev = cmps.iter().find(|(m, _)| *m == Measure::DevAccuracy);
+            reading = match dev.and_then(|(_, c)| c.as_ref()).map(|c| c.verdict) {
+                Some(super::verdict::Verdict::Better) => "gains",
+                Some(super::verdict::Verdict::Worse) => "loses",
+                Some(super::verdict::Verdict::Equivalent { .. }) => "does not gain",
+                _ => "the data cannot tell whether it gains",
+            };
+        }
+        let (b, ..) = self.vs_default.last().expect("not empty");
+        let better = match (
+            self.students.iter().find(|s| &s.model == b).and_then(|s| s.teacher_dev),
+            self.teachers.iter().find(|t| t.row.model.as_str() == "teacher").and_then(|t| t.dev),
+        ) {
+            (Some(x), Some(y)) if x > y => "better",
+            (Some(x), Some(y)) if x < y => "worse",
+            _ => "other",
+        };
+        s.push_str(&format!(
+            " On dev accuracy, the student of the best of these teachers (`{b}`, from a {better} \
+             teacher than `teacher`): {}.",
+            if reading.starts_with("the data") {
+                reading.to_string()
+            } else {
+                format!("it {reading}")
+            }
+        ));
         s
     }
 }
