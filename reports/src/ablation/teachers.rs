@@ -316,7 +316,6 @@ impl TeacherSweep {
             return s;
         }
         s.push_str(" Each student of another teacher against `teacher`'s student of the same recipe:");
-        let mut reading = "";
         for (b, d, cmps) in &self.vs_default {
             let parts: Vec<String> = cmps
                 .iter()
@@ -331,18 +330,18 @@ impl TeacherSweep {
                 teacher_of(d),
                 parts.join("; ")
             ));
-            let dev = cmps.iter().find(|(m, _)| *m == Measure::DevAccuracy);
-            reading = match dev.and_then(|(_, c)| c.as_ref()).map(|c| c.verdict) {
-                Some(super::verdict::Verdict::Better) => "gains",
-                Some(super::verdict::Verdict::Worse) => "loses",
-                Some(super::verdict::Verdict::Equivalent { .. }) => "does not gain",
-                _ => "the data cannot tell whether it gains",
-            };
         }
-        let (b, ..) = self.vs_default.last().expect("not empty");
+        let (b, _, cmps) = self.vs_default.last().expect("not empty");
+        let dev = cmps.iter().find(|(m, _)| *m == Measure::DevAccuracy);
+        let reading = match dev.and_then(|(_, c)| c.as_ref()).map(|c| c.verdict) {
+            Some(super::verdict::Verdict::Better) => "gains",
+            Some(super::verdict::Verdict::Worse) => "loses",
+            Some(super::verdict::Verdict::Equivalent { .. }) => "does not gain",
+            _ => "the data cannot tell whether it gains",
+        };
         let better = match (
             self.students.iter().find(|s| &s.model == b).and_then(|s| s.teacher_dev),
-            self.teachers.iter().find(|t| t.row.model.as_str() == "teacher").and_then(|t| t.dev),
+            default.and_then(|t| t.dev),
         ) {
             (Some(x), Some(y)) if x > y => "better",
             (Some(x), Some(y)) if x < y => "worse",
