@@ -664,6 +664,7 @@ fn train_epoch(
     );
     let mut loss_sum = 0.0;
     for (i, batch) in data.batches.iter().enumerate() {
+        kd_core::stop::check()?;
         let step = epoch * schedule.steps_per_epoch + i;
         opt.set_lr(cfg.lr * linear_warmup_decay(step, schedule.warmup_steps, schedule.total_steps));
         let refs: Vec<&Encoded> = batch.iter().map(|&j| &data.encoded[j]).collect();

@@ -318,6 +318,7 @@ impl Teacher {
         let bar = example_bar(encoded.len() as u64, "predict", progress);
         tch::no_grad(|| -> Result<()> {
             for batch in sorted_batches(&lengths, batch_size) {
+                kd_core::stop::check()?;
                 let refs: Vec<&Encoded> = batch.iter().map(|&i| &encoded[i]).collect();
                 let input = collate(&refs, self.tokenizer.pad_id()).to_device(self.device);
                 let logits = self.model.forward_t(&input, false)?;

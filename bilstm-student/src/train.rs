@@ -237,6 +237,7 @@ fn train_epoch(
 ) -> Result<f64> {
     let mut loss_sum = 0.0;
     for idx in batches {
+        kd_core::stop::check()?;
         let refs: Vec<&Encoded> = idx.iter().map(|&i| &encoded[i]).collect();
         let batch = Batch::new(&refs)?;
         let logits = model.forward_t(&batch, true)?;

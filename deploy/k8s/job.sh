@@ -92,7 +92,7 @@ spec:
     spec:
       restartPolicy: Never
       # The binary handles SIGTERM (it is PID 1 here): it removes its temporary files and
-      # claims, leaves a failure marker and exits within a second.
+      # claims, leaves a failure marker and exits at its next batch (at most 5 s).
       terminationGracePeriodSeconds: 30
       securityContext:
         runAsNonRoot: true

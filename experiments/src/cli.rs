@@ -153,8 +153,9 @@ fn after_help() -> String {
          deploy/slurm/submit.sh chains). Running every cell (with --wait, in any order, in any \
          number of processes) gives the store and the results of one serial run; the evaluation \
          cell writes the result files into --out-dir, each cell its log into \
-         --out-dir/logs/cell-K.log. SIGTERM (or SIGINT) stops a cell cleanly: no temporary file \
-         left, a failed marker for the cells waiting on it, exit status 143 (130). Exit status: 0 \
+         --out-dir/logs/cell-K.log. SIGTERM (or SIGINT) stops a cell cleanly at its next batch \
+         (forced after 5 s, or at a second signal): no temporary file left, a failed marker for the \
+         cells waiting on it, exit status 143 (130). Exit status: 0 \
          done, 1 failed, 2 bad arguments, 3 a cell this one depends on failed (its marker).\n\n\
          Hosts: stages are claimed by host name, pid and start time; KD_HOST overrides the host \
          name (where two machines share one).\n\n\
@@ -310,6 +311,8 @@ pub fn main(task: Task) {
             for line in format!("{e:#}").lines() {
                 eprintln!("error: {line}");
             }
+            // Stopped by a signal at a batch boundary: 128 + its number, as a scheduler expects.
+            crate::terminate::exit_if_stopped();
             let upstream = e
                 .downcast_ref::<crate::pipeline::cells::UpstreamFailed>()
                 .is_some();

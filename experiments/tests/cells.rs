@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `experiments::terminate::GRACE`: how long a stop waits for the working thread.
+const GRACE: Duration = experiments::terminate::GRACE;
+
 fn require_setup() {
     require(&root().join("data/glue/SST-2/train.tsv"));
     require(&root().join(".cache/minilm/model.safetensors"));
@@ -291,6 +294,30 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
     })
 }
 
+/// Sends SIGTERM to `child` once `ready()` holds (checked every 20 ms, for up to `limit`; the
+/// child must not end before), then waits for it: its output and how long it took to exit.
+fn sigterm_once(
+    child: std::process::Child,
+    ready: impl Fn() -> bool,
+    limit: Duration,
+) -> (std::process::Output, Duration) {
+    let mut child = child;
+    let t = Instant::now();
+    while !ready() {
+        assert!(t.elapsed() < limit, "the child never got ready");
+        assert!(child.try_wait().unwrap().is_none(), "the child ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let t = Instant::now();
+    let o = child.wait_with_output().unwrap();
+    (o, t.elapsed())
+}
+
 #[test]
 fn sigterm_stops_a_cell_cleanly_and_its_waiters_at_once() {
     require_setup();
@@ -305,8 +332,9 @@ fn sigterm_stops_a_cell_cleanly_and_its_waiters_at_once() {
         a.extend(&args);
         a
     };
-    // The teacher cell, held in the middle of writing done.json (its temporary written).
-    let mut child = bin("sst2")
+    // The teacher cell, held in the middle of writing done.json (its temporary written): a thread
+    // that never reaches a batch boundary, so the clean-up is forced after the grace period.
+    let child = bin("sst2")
         .args(with(&["--cell", "0"]))
         .env("KD_HOLD_WRITE", "done.json")
         .stdout(Stdio::null())
@@ -323,27 +351,14 @@ fn sigterm_stops_a_cell_cleanly_and_its_waiters_at_once() {
                         .starts_with(".done.json.tmp.")
             })
     };
-    let t = Instant::now();
-    while !held_write() {
-        assert!(
-            t.elapsed() < Duration::from_secs(300),
-            "no temporary appeared"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "the cell ended early");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let t = Instant::now();
-    let o = child.wait_with_output().unwrap();
+    let (o, took) = sigterm_once(child, held_write, Duration::from_secs(300));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(t.elapsed() < Duration::from_secs(5), "{err}");
+    assert!(took < GRACE + Duration::from_secs(5), "{err}");
+    assert!(took >= GRACE, "forced before the grace period: {err}");
     assert_eq!(o.status.code(), Some(143), "{err}");
     assert!(
-        err.contains("SIGTERM: stopping")
+        err.contains("SIGTERM: stopping at the next batch")
+            && err.contains("SIGTERM: forcing the stop")
             && err.contains("removed 1 temporary file(s) and 1 claim(s)"),
         "{err}"
     );
@@ -371,6 +386,34 @@ fn sigterm_stops_a_cell_cleanly_and_its_waiters_at_once() {
     run_ok("sst2", &with(&["--cell", "0"]));
     assert!(teacher.join("done.json").is_file());
     assert!(!teacher.join("failed.json").exists());
+    assert!(temp_files(&store).is_empty());
+
+    // A labelling cell waiting for the transfer set (cell 1, not run) stops on its own thread,
+    // well inside the grace period: its wait returns "stopped by SIGTERM" like any error.
+    let labels = listed[2].2.clone();
+    let log = out.join("logs/cell-2.log");
+    let child = bin("sst2")
+        .args(with(&["--cell", "2", "--wait", "120"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waiting = || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("waiting for"));
+    let (o, took) = sigterm_once(child, waiting, Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(took < GRACE, "{err}");
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("error: ") && err.contains("stopped by SIGTERM"),
+        "{err}"
+    );
+    assert!(
+        err.contains("SIGTERM: stopped cleanly; exiting with status 143"),
+        "{err}"
+    );
+    assert!(!err.contains("forcing"), "{err}");
+    let marker = std::fs::read_to_string(labels.join("failed.json")).unwrap();
+    assert!(marker.contains("stopped by SIGTERM"), "{marker}");
     assert!(temp_files(&store).is_empty());
 }
 

@@ -18,6 +18,10 @@ pub enum KdError {
     /// An error from libtorch.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// A loop stopped at a batch boundary because the process was asked to stop (the signal's
+    /// name: `"SIGTERM"`); see [`crate::stop`].
+    #[error("stopped by {0}")]
+    Stopped(&'static str),
 }
 
 impl KdError {

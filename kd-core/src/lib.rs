@@ -16,6 +16,7 @@
 //! - [`batching`]: length-bucketed batch plans; [`seed`]: per-epoch seeds; [`labels`]: checked
 //!   labels — the scaffolding every training loop shares.
 //! - [`classifier`]: the [`Classifier`] trait every trained model implements.
+//! - [`stop`]: a stop asked by a signal, seen by the long loops at their next batch.
 
 pub mod augment;
 pub mod batching;
@@ -32,6 +33,7 @@ pub mod pos;
 pub mod progress;
 pub mod record;
 pub mod seed;
+pub mod stop;
 
 pub use classifier::Classifier;
 pub use error::{FileError, KdError, Result};

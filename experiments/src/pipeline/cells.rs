@@ -503,7 +503,7 @@ impl<'a> Exec<'a> {
                 );
                 waiting_for = Some(m.dir.clone());
             }
-            std::thread::sleep(pause.min(limit.saturating_sub(t.elapsed())));
+            kd_core::stop::sleep(pause.min(limit.saturating_sub(t.elapsed())))?;
             pause = (pause * 3 / 2).min(Duration::from_secs(5));
         }
         if waiting_for.is_some() {

@@ -289,7 +289,7 @@ pub fn claim(
                 _ => first = Some((holder.clone(), beat)),
             }
         }
-        std::thread::sleep(pause);
+        kd_core::stop::sleep(pause)?;
         pause = (pause * 2).min(timing().beat.min(Duration::from_secs(2)));
     }
 }
@@ -308,7 +308,7 @@ pub fn wait_until_unclaimed(path: &Path, give_up: &dyn Fn() -> bool) -> Result<(
         if let Holder::Stale(_) = judge(dir, &seen)? {
             return Ok(());
         }
-        std::thread::sleep(pause);
+        kd_core::stop::sleep(pause)?;
         pause = (pause * 2).min(Duration::from_secs(2));
     }
 }

@@ -106,7 +106,7 @@ pub(super) fn wait_for_lock(
                 _ => dead_since = None,
             }
         }
-        std::thread::sleep(pause);
+        kd_core::stop::sleep(pause)?;
         pause = (pause * 2).min(Duration::from_secs(1));
     }
 }
