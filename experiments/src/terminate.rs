@@ -17,16 +17,19 @@
 //!
 //! Everything finished (a saved epoch, a labelled chunk) stays: a rerun resumes from it.
 //!
-//! The signal is handled by a thread (signal-hook's iterator), not in the signal handler, so
-//! both steps may allocate and take locks. Step 1 exists because step 2 ran beside a training
-//! thread still inside libtorch: once (soft_ens seed 2, mid-epoch, 2026-12-05) the process
-//! aborted with glibc's "corrupted size vs. prev_size while consolidating" while the signal
-//! thread wrote the failure marker, leaving its temporary and the stale claim behind. As a
-//! container's PID 1 the binary needs a handler at all: the kernel does not apply a signal's
-//! default action to PID 1, so without one SIGTERM would be ignored until the grace period ran
-//! out.
+//! The signals are blocked on every thread but the signal thread (signal-hook's iterator), so the
+//! kernel delivers them there: the working thread is never interrupted, and the clean-up may
+//! allocate and take locks. The block is not a nicety. Delivered to the training thread while it
+//! was inside oneDNN's JIT-compiled sgemm (the LSTM's `mkldnn_rnn_layer`), SIGTERM aborted the
+//! process in glibc's `free` ("corrupted size vs. prev_size while consolidating", called from
+//! `sgemm_nocopy_driver`; gdb's backtrace): once in a real run (soft_ens seed 2, 2026-12-05) and
+//! in 3 of 8 tries that signalled a training student at random points, where none of 16 tries
+//! with the block did (the commit that added it gives the commands). As a container's PID 1 the
+//! binary needs a handler at all: the kernel does not apply a signal's default action to PID 1,
+//! so without one SIGTERM would be ignored until the grace period ran out.
 
 use anyhow::{Context, Result};
+use nix::sys::signal::{SigSet, Signal};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -44,11 +47,16 @@ static HOOKS: LazyLock<Mutex<Vec<Hook>>> = LazyLock::new(Default::default);
 /// forced clean-up), so that the two never run at once.
 static EXIT: Mutex<()> = Mutex::new(());
 
-/// Installs the handling of SIGTERM, SIGINT and SIGHUP for this process (once, at start).
+/// The signals [`install`] handles.
+const HANDLED: [i32; 3] = [SIGTERM, SIGINT, SIGHUP];
+
+/// Installs the handling of SIGTERM, SIGINT and SIGHUP for this process: once, at the start of
+/// `main`, before any other thread exists. The signals are then blocked on the calling thread and
+/// so on every thread it starts later (libtorch's among them): the kernel delivers them to the
+/// signal thread alone, and never interrupts the work.
 pub fn install() -> Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
-        .context("signal handling")?;
-    std::thread::Builder::new()
+    let mut signals = signal_hook::iterator::Signals::new(HANDLED).context("signal handling")?;
+    let thread = std::thread::Builder::new()
         .name("kd-signals".into())
         .spawn(move || {
             let Some(signal) = signals.forever().next() else {
@@ -68,8 +76,15 @@ pub fn install() -> Result<()> {
                 std::thread::sleep(Duration::from_millis(20));
             }
             force(signal)
-        })
-        .context("starting the signal thread")?;
+        });
+    thread.context("starting the signal thread")?;
+    let mut blocked = SigSet::empty();
+    for s in HANDLED {
+        blocked.add(Signal::try_from(s).context("signal number")?);
+    }
+    blocked
+        .thread_block()
+        .context("blocking SIGTERM, SIGINT and SIGHUP on the working threads")?;
     Ok(())
 }
 

@@ -296,6 +296,7 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
 
 /// Sends SIGTERM to `child` once `ready()` holds (checked every 20 ms, for up to `limit`; the
 /// child must not end before), then waits for it: its output and how long it took to exit.
+/// First checks that every thread of the child but its signal thread blocks the signal.
 fn sigterm_once(
     child: std::process::Child,
     ready: impl Fn() -> bool,
@@ -308,6 +309,7 @@ fn sigterm_once(
         assert!(child.try_wait().unwrap().is_none(), "the child ended early");
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert_signals_reach_only_the_signal_thread(&child.id().to_string());
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

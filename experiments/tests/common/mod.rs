@@ -236,3 +236,46 @@ pub fn result_differences(a: &Path, b: &Path) -> Vec<String> {
     out.extend(history_differences(a, b));
     out
 }
+
+/// SIGHUP, SIGINT and SIGTERM as bits of a `/proc` signal mask (bit `n - 1` for signal `n`).
+pub const HANDLED_SIGNALS: u64 = (1 << 0) | (1 << 1) | (1 << 14);
+
+/// Each thread of process `pid` (`"self"` for this one): its name and its blocked-signal mask
+/// (`SigBlk` in `/proc/PID/task/TID/status`).
+pub fn thread_masks(pid: &str) -> Vec<(String, u64)> {
+    let tasks = Path::new("/proc").join(pid).join("task");
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(&tasks).unwrap().flatten() {
+        // A thread that ended between the listing and the read is skipped.
+        let (Ok(comm), Ok(status)) = (
+            std::fs::read_to_string(task.path().join("comm")),
+            std::fs::read_to_string(task.path().join("status")),
+        ) else {
+            continue;
+        };
+        let mask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigBlk:"))
+            .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+            .unwrap();
+        out.push((comm.trim().to_string(), mask));
+    }
+    out
+}
+
+/// Asserts that in process `pid` the handled signals are blocked on every thread but the signal
+/// thread (`kd-signals`), and not there.
+pub fn assert_signals_reach_only_the_signal_thread(pid: &str) {
+    let masks = thread_masks(pid);
+    let signal_threads = masks.iter().filter(|(n, _)| n == "kd-signals").count();
+    assert_eq!(signal_threads, 1, "{masks:x?}");
+    for (name, mask) in &masks {
+        let blocked = mask & HANDLED_SIGNALS;
+        let want = if name == "kd-signals" {
+            0
+        } else {
+            HANDLED_SIGNALS
+        };
+        assert_eq!(blocked, want, "thread {name}: {masks:x?}");
+    }
+}
