@@ -23,8 +23,8 @@
 //! was inside oneDNN's JIT-compiled sgemm (the LSTM's `mkldnn_rnn_layer`), SIGTERM aborted the
 //! process in glibc's `free` ("corrupted size vs. prev_size while consolidating", called from
 //! `sgemm_nocopy_driver`; gdb's backtrace): once in a real run (soft_ens seed 2, 2026-12-05) and
-//! in 3 of 8 tries that signalled a training student at random points, where none of 16 tries
-//! with the block did (the commit that added it gives the commands). As a container's PID 1 the
+//! in 3 of 8 tries that sent SIGTERM 12–41 s into training that student (from a copy of its
+//! inputs), where none of 16 such tries with the block did. As a container's PID 1 the
 //! binary needs a handler at all: the kernel does not apply a signal's default action to PID 1,
 //! so without one SIGTERM would be ignored until the grace period ran out.
 
