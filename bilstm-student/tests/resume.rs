@@ -7,7 +7,7 @@ use tch::{nn, Device, Tensor};
 
 fn setup() -> (StudentModel, nn::VarStore) {
     // The task draws from `rand`, not libtorch: seeding after it changes nothing.
-    common::tiny_model(false, 2, &common::keyword_task(120, 5), 11)
+    common::tiny_model(false, 2, &common::two_epoch_run().0, 11)
 }
 
 fn tensors(path: &std::path::Path) -> Vec<(String, Tensor)> {
@@ -18,16 +18,8 @@ fn tensors(path: &std::path::Path) -> Vec<(String, Tensor)> {
 
 #[test]
 fn interrupted_run_ends_like_an_uninterrupted_one() {
-    let data = common::keyword_task(120, 5);
+    let (data, cfg) = common::two_epoch_run();
     let (train_set, dev) = data.split_at(90);
-    let cfg = TrainConfig {
-        epochs: 2,
-        batch_size: 16,
-        seed: 9,
-        progress: false,
-        threads: Some(1),
-        ..Default::default()
-    };
 
     let straight = tempfile::tempdir().unwrap();
     let (model, mut vs) = setup();

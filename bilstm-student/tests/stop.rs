@@ -10,16 +10,8 @@ use kd_core::KdError;
 
 #[test]
 fn a_requested_stop_ends_training_at_the_next_batch_and_keeps_the_finished_epoch() {
-    let data = common::keyword_task(120, 5);
+    let (data, cfg) = common::two_epoch_run();
     let (train_set, dev) = data.split_at(90);
-    let cfg = TrainConfig {
-        epochs: 2,
-        batch_size: 16,
-        seed: 9,
-        progress: false,
-        threads: Some(1),
-        ..Default::default()
-    };
     let dir = tempfile::tempdir().unwrap();
     let one = TrainConfig {
         epochs: 1,

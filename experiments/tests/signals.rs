@@ -10,12 +10,7 @@ use common::*;
 
 /// This thread's blocked-signal mask.
 fn own_mask() -> u64 {
-    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigBlk:"))
-        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
-        .unwrap()
+    blocked_signals(&std::fs::read_to_string("/proc/thread-self/status").unwrap())
 }
 
 #[test]

@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use bilstm_student::{
-    EmbeddingConfig, EmbeddingMode, StudentConfig, StudentExample, StudentModel, Vocab, VocabConfig,
+    EmbeddingConfig, EmbeddingMode, StudentConfig, StudentExample, StudentModel, TrainConfig,
+    Vocab, VocabConfig,
 };
 use rand::{Rng, SeedableRng};
 
@@ -41,6 +42,20 @@ pub fn tiny_model(
     let model = StudentModel::with_vectors(vs.root(), &tiny_config(pair, num_classes), vocab, None)
         .unwrap();
     (model, vs)
+}
+
+/// The two-epoch run the resume and stop tests interrupt: the keyword task (120 sentences; train
+/// on the first 90, dev on the rest) and its training config.
+pub fn two_epoch_run() -> (Vec<StudentExample>, TrainConfig) {
+    let cfg = TrainConfig {
+        epochs: 2,
+        batch_size: 16,
+        seed: 9,
+        progress: false,
+        threads: Some(1),
+        ..Default::default()
+    };
+    (keyword_task(120, 5), cfg)
 }
 
 /// Sentence task: label 1 iff the sentence contains "good". Teacher logits are a confident,

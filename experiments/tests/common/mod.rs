@@ -240,6 +240,15 @@ pub fn result_differences(a: &Path, b: &Path) -> Vec<String> {
 /// SIGHUP, SIGINT and SIGTERM as bits of a `/proc` signal mask (bit `n - 1` for signal `n`).
 pub const HANDLED_SIGNALS: u64 = (1 << 0) | (1 << 1) | (1 << 14);
 
+/// The blocked-signal mask (`SigBlk`) of a `/proc/.../status` text.
+pub fn blocked_signals(status: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+        .unwrap()
+}
+
 /// Each thread of process `pid` (`"self"` for this one): its name and its blocked-signal mask
 /// (`SigBlk` in `/proc/PID/task/TID/status`).
 pub fn thread_masks(pid: &str) -> Vec<(String, u64)> {
@@ -253,12 +262,7 @@ pub fn thread_masks(pid: &str) -> Vec<(String, u64)> {
         ) else {
             continue;
         };
-        let mask = status
-            .lines()
-            .find_map(|l| l.strip_prefix("SigBlk:"))
-            .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
-            .unwrap();
-        out.push((comm.trim().to_string(), mask));
+        out.push((comm.trim().to_string(), blocked_signals(&status)));
     }
     out
 }
